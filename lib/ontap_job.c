@@ -42,7 +42,7 @@ static int job_read(mg_ontap_client *c, const char *uuid, mg_ontap_job *out, cJS
 	if (!esc)
 		goto out;
 	path = mg_asprintf("/api/cluster/jobs/%s?fields=uuid,state,message,code,end_time%s", esc,
-			   mg_ontap_version_at_least(&v, 9, 9, 1) ? ",error" : "");
+			   mg_ontap_version_at_least(&v, 9, 9, 0) ? ",error" : "");
 	if (!path)
 		goto out;
 	int status;
