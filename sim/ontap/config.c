@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,11 +33,15 @@ static const char *str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int fail(char *msg, size_t cap, const char *fmt, const char *a)
+__attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t cap, const char *fmt, ...)
 {
-	snprintf(msg, cap, fmt, a ? a : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, cap, fmt, ap);
+	va_end(ap);
 	return MG_EINVAL;
 }
+
 
 int sim_config_default(sim_fabric *f)
 {
@@ -118,7 +123,7 @@ static int apply_cluster(sim_fabric *f, const cJSON *jc, bool allow_new, char *m
 {
 	const char *name = str(jc, "name");
 	if (!name || !*name)
-		return fail(msg, cap, "every cluster needs a name%s", NULL);
+		return fail(msg, cap, "every cluster needs a name");
 	sim_cluster *c = sim_cluster_find(f, name);
 	if (!c) {
 		if (!allow_new)
@@ -159,7 +164,7 @@ static int apply_cluster(sim_fabric *f, const cJSON *jc, bool allow_new, char *m
 int sim_config_apply(sim_fabric *f, const cJSON *doc, bool allow_new, char *msg, size_t cap)
 {
 	if (!cJSON_IsObject(doc))
-		return fail(msg, cap, "the topology must be a mapping%s", NULL);
+		return fail(msg, cap, "the topology must be a mapping");
 	const cJSON *item;
 	cJSON_ArrayForEach(item, doc) {
 		if (strcmp(item->string, "clusters") != 0 && strcmp(item->string, "peers") != 0 &&
@@ -179,7 +184,7 @@ int sim_config_apply(sim_fabric *f, const cJSON *doc, bool allow_new, char *msg,
 		sim_svm *b = cb ? sim_svm_find(f, cb, str(p, "peer_svm")) : NULL;
 		if (!a || !b)
 			return fail(msg, cap, "peer entry names an unknown cluster or SVM (%s)",
-				    str(p, "svm"));
+				    str(p, "svm") ? str(p, "svm") : "");
 		if ((rc = sim_svm_peer_add(f, a, b)))
 			return rc;
 	}
@@ -201,7 +206,7 @@ int sim_config_apply_text(sim_fabric *f, const char *text, size_t len, bool allo
 	}
 	if (docs.len != 1) {
 		mg_doc_list_free(&docs);
-		return fail(msg, cap, "expected exactly one topology document%s", NULL);
+		return fail(msg, cap, "expected exactly one topology document");
 	}
 	rc = sim_config_apply(f, docs.items[0].root, allow_new, msg, cap);
 	mg_doc_list_free(&docs);

@@ -35,7 +35,7 @@ typedef struct sim_resp {
 	char location[SIM_MSG];
 } sim_resp;
 
-const char *sim_arg(const sim_req *rq, const char *key);
+const char *sim_qarg(const sim_req *rq, const char *key);
 bool sim_arg_true(const sim_req *rq, const char *key);
 
 void sim_resp_error(sim_resp *rs, int status, const char *code, const char *message,

@@ -1,6 +1,7 @@
 /* ONTAP JSON shapes. Fields that appeared after 9.8 are emitted only by newer versions. */
 #include "json.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,13 @@ bool sim_version_at_least(const sim_cluster *c, int g, int ma, int mi)
 	return c->minor >= mi;
 }
 
-static void add_self(cJSON *o, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 2, 3))) static void add_self(cJSON *o, const char *fmt, ...)
 {
 	char href[SIM_MSG];
-	snprintf(href, sizeof(href), fmt, a, b ? b : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(href, sizeof(href), fmt, ap);
+	va_end(ap);
 	cJSON *links = cJSON_AddObjectToObject(o, "_links");
 	cJSON *self = cJSON_AddObjectToObject(links, "self");
 	cJSON_AddStringToObject(self, "href", href);
@@ -44,7 +48,7 @@ cJSON *sim_json_cluster(const sim_cluster *c)
 	cJSON_AddNumberToObject(v, "generation", c->generation);
 	cJSON_AddNumberToObject(v, "major", c->major);
 	cJSON_AddNumberToObject(v, "minor", c->minor);
-	add_self(o, "/api/cluster%s%s", "", NULL);
+	add_self(o, "/api/cluster");
 	return o;
 }
 
@@ -60,7 +64,7 @@ cJSON *sim_json_cluster_peer(const sim_cluster *self, const sim_cluster *peer)
 	cJSON_AddStringToObject(st, "state", peer->reachable ? "available" : "unavailable");
 	cJSON *auth = cJSON_AddObjectToObject(o, "authentication");
 	cJSON_AddStringToObject(auth, "state", "ok");
-	add_self(o, "/api/cluster/peers/%s%s", peer->uuid, NULL);
+	add_self(o, "/api/cluster/peers/%s", peer->uuid);
 	return o;
 }
 
@@ -71,7 +75,7 @@ cJSON *sim_json_svm(const sim_svm *s)
 	cJSON_AddStringToObject(o, "uuid", s->uuid);
 	cJSON_AddStringToObject(o, "state", s->state);
 	cJSON_AddStringToObject(o, "subtype", s->subtype);
-	add_self(o, "/api/svm/svms/%s%s", s->uuid, NULL);
+	add_self(o, "/api/svm/svms/%s", s->uuid);
 	return o;
 }
 
@@ -87,7 +91,7 @@ cJSON *sim_json_svm_peer(const sim_svm_peer *p)
 	name_uuid(peer, "cluster", p->peer->cluster->name, p->peer->cluster->uuid);
 	cJSON *apps = cJSON_AddArrayToObject(o, "applications");
 	cJSON_AddItemToArray(apps, cJSON_CreateString("snapmirror"));
-	add_self(o, "/api/svm/peers/%s%s", p->uuid, NULL);
+	add_self(o, "/api/svm/peers/%s", p->uuid);
 	return o;
 }
 
@@ -108,7 +112,7 @@ cJSON *sim_json_volume(const sim_volume *v)
 	if (v->nas_path[0])
 		cJSON_AddStringToObject(nas, "path", v->nas_path);
 	cJSON_AddStringToObject(nas, "security_style", "unix");
-	add_self(o, "/api/storage/volumes/%s%s", v->uuid, NULL);
+	add_self(o, "/api/storage/volumes/%s", v->uuid);
 	return o;
 }
 
@@ -130,7 +134,7 @@ cJSON *sim_json_snapshot(const sim_volume *v, const sim_snapshot *s)
 	name_uuid(o, "svm", v->svm->name, v->svm->uuid);
 	char href[SIM_MSG];
 	snprintf(href, sizeof(href), "/api/storage/volumes/%s/snapshots/%s", v->uuid, s->uuid);
-	add_self(o, "%s%s", href, NULL);
+	add_self(o, "%s", href);
 	return o;
 }
 
@@ -146,7 +150,7 @@ cJSON *sim_json_policy(const sim_policy *p)
 	cJSON_AddBoolToObject(o, "copy_latest_source_snapshot", p->copy_latest);
 	cJSON_AddBoolToObject(o, "create_snapshot_on_source", true);
 	cJSON_AddStringToObject(o, "scope", "cluster");
-	add_self(o, "/api/snapmirror/policies/%s%s", p->uuid, NULL);
+	add_self(o, "/api/snapmirror/policies/%s", p->uuid);
 	return o;
 }
 
@@ -156,7 +160,7 @@ cJSON *sim_json_schedule(const sim_schedule *s)
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "uuid", s->uuid);
 	cJSON_AddStringToObject(o, "type", s->type);
-	add_self(o, "/api/cluster/schedules/%s%s", s->uuid, NULL);
+	add_self(o, "/api/cluster/schedules/%s", s->uuid);
 	return o;
 }
 
@@ -222,7 +226,7 @@ cJSON *sim_json_relationship(const sim_fabric *f, const sim_cluster *view, const
 		char href[SIM_MSG];
 		snprintf(href, sizeof(href), "/api/snapmirror/relationships/%s/transfers/%s", r->uuid,
 			 t->uuid);
-		add_self(x, "%s%s", href, NULL);
+		add_self(x, "%s", href);
 	}
 	if (newer) {
 		if (r->last_transfer_type[0])
@@ -232,7 +236,7 @@ cJSON *sim_json_relationship(const sim_fabric *f, const sim_cluster *view, const
 			cJSON_AddStringToObject(s, "name", r->schedule);
 		}
 	}
-	add_self(o, "/api/snapmirror/relationships/%s%s", r->uuid, NULL);
+	add_self(o, "/api/snapmirror/relationships/%s", r->uuid);
 	return o;
 }
 
@@ -260,7 +264,7 @@ cJSON *sim_json_transfer(const sim_cluster *view, const sim_transfer *t)
 	char href[SIM_MSG];
 	snprintf(href, sizeof(href), "/api/snapmirror/relationships/%s/transfers/%s", t->rel->uuid,
 		 t->uuid);
-	add_self(o, "%s%s", href, NULL);
+	add_self(o, "%s", href);
 	return o;
 }
 
@@ -287,7 +291,7 @@ cJSON *sim_json_job(const sim_cluster *view, const sim_job *j)
 		cJSON_AddStringToObject(e, "code", code);
 		cJSON_AddStringToObject(e, "message", j->message);
 	}
-	add_self(o, "/api/cluster/jobs/%s%s", j->uuid, NULL);
+	add_self(o, "/api/cluster/jobs/%s", j->uuid);
 	return o;
 }
 

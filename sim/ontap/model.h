@@ -162,7 +162,7 @@ typedef struct sim_ledger_entry {
 	uint64_t seq;
 	int64_t at_ms;
 	char cluster[SIM_NAME];
-	char volume[SIM_NAME]; /* svm:volume */
+	char volume[2 * SIM_NAME + 2]; /* svm:volume */
 	uint64_t generation;   /* the destroyed generation */
 	char operation[64];    /* resync, break restore_to_snapshot, ... */
 	char detail[SIM_MSG];

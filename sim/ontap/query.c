@@ -23,7 +23,7 @@ static bool reserved(const char *key)
 	return false;
 }
 
-const char *sim_arg(const sim_req *rq, const char *key)
+const char *sim_qarg(const sim_req *rq, const char *key)
 {
 	for (size_t i = 0; i < rq->nargs; i++)
 		if (strcmp(rq->args[i].key, key) == 0)
@@ -33,7 +33,7 @@ const char *sim_arg(const sim_req *rq, const char *key)
 
 bool sim_arg_true(const sim_req *rq, const char *key)
 {
-	const char *v = sim_arg(rq, key);
+	const char *v = sim_qarg(rq, key);
 	return v && strcmp(v, "true") == 0;
 }
 
@@ -120,7 +120,7 @@ static void copy_path(cJSON *out, const cJSON *full, const char *path)
 /* NULL when every field is known to this version; else the first unknown one. */
 static int check_fields(const sim_req *rq, const char *resource, char *bad, size_t cap)
 {
-	const char *fields = sim_arg(rq, "fields");
+	const char *fields = sim_qarg(rq, "fields");
 	if (!fields)
 		return 0;
 	cJSON *schema = sim_schema(resource, rq->cl);
@@ -142,7 +142,7 @@ static int check_fields(const sim_req *rq, const char *resource, char *bad, size
 
 static cJSON *project(const sim_req *rq, const cJSON *full, bool collection)
 {
-	const char *fields = sim_arg(rq, "fields");
+	const char *fields = sim_qarg(rq, "fields");
 	if ((!fields && !collection) ||
 	    (fields && (strstr(fields, "**") || strcmp(fields, "*") == 0)))
 		return cJSON_Duplicate(full, 1);
@@ -264,7 +264,7 @@ void sim_respond_collection(const sim_req *rq, sim_resp *rs, const char *resourc
 		return;
 	}
 	long max = 0;
-	const char *mr = sim_arg(rq, "max_records");
+	const char *mr = sim_qarg(rq, "max_records");
 	if (mr) {
 		char *end;
 		max = strtol(mr, &end, 10);
@@ -274,7 +274,7 @@ void sim_respond_collection(const sim_req *rq, sim_resp *rs, const char *resourc
 			return;
 		}
 	}
-	const char *start = sim_arg(rq, "start.uuid");
+	const char *start = sim_qarg(rq, "start.uuid");
 	bool started = start == NULL, more = false;
 	char next_uuid[SIM_UUID] = "";
 	cJSON *out = cJSON_CreateArray();
