@@ -80,10 +80,6 @@ int sim_rel_check_create(sim_fabric *f, sim_cluster *c, const cJSON *body, sim_e
 		sim_err_set(e, 400, "13303886", "source.path", "SVM peer permission not found.");
 		return -1;
 	}
-	if (strcmp(dv->type, "dp") != 0) {
-		sim_err_set(e, 400, "6619546", "destination.path", "Destination must be a dp volume");
-		return -1;
-	}
 	const char *pol = jpath(body, "policy", "name");
 	if (pol && !sim_policy_find(f, c, pol)) {
 		sim_err_set(e, 400, "13303821", "policy.name", "Invalid SnapMirror policy name \"%s\".", pol);
@@ -124,7 +120,10 @@ int sim_rel_do_create(sim_fabric *f, sim_cluster *c, const cJSON *args, sim_err 
 	r->policy = sim_policy_find(f, c, pol ? pol : "Asynchronous");
 	const char *sched = jpath(args, "transfer_schedule", "name");
 	snprintf(r->schedule, sizeof(r->schedule), "%s", sched ? sched : "");
-	snprintf(r->state, sizeof(r->state), "uninitialized");
+	/* A RW destination (a failed-over volume being reversed or re-protected) starts
+	 * broken_off, waiting for a resync; a DP one waits for its baseline. */
+	snprintf(r->state, sizeof(r->state), "%s",
+		 strcmp(r->dst->type, "dp") == 0 ? "uninitialized" : "broken_off");
 	r->healthy = true;
 	r->dest_record = true;
 	r->hidden_gets = f->visibility_delay;
@@ -187,7 +186,10 @@ int sim_rel_check_patch(sim_fabric *f, sim_cluster *c, sim_relationship *r, cons
 			    "The flag is only supported with state \"snapmirrored\" or \"in_sync\".");
 		return -1;
 	}
-	bool refused = (strcmp(r->state, "uninitialized") == 0 && strcmp(state, "broken_off") == 0) ||
+	/* Breaking an idle uninitialized relationship is refused up front; while its baseline
+	 * runs, the job fails as busy instead (13303808), as research 4.2 records. */
+	bool refused = (strcmp(r->state, "uninitialized") == 0 && strcmp(state, "broken_off") == 0 &&
+			!sim_transfer_active(r->transfer)) ||
 		       (strcmp(r->state, "broken_off") == 0 && strcmp(state, "paused") == 0);
 	if (refused) {
 		sim_err_set(e, 400, "13303818", "state",
@@ -348,7 +350,7 @@ int sim_rel_do_patch(sim_fabric *f, sim_cluster *c, const cJSON *args, sim_err *
 	if (strcmp(to, "broken_off") == 0) {
 		if (strcmp(from, "broken_off") == 0)
 			return 0;
-		if (strcmp(from, "uninitialized") == 0 && !r->exported_snapshot[0]) {
+		if (strcmp(from, "uninitialized") == 0 && !sim_transfer_active(r->transfer)) {
 			sim_err_set(e, 400, "13303818", "state", "Invalid state transition requested.");
 			return -1;
 		}
