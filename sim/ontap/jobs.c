@@ -170,7 +170,8 @@ static bool next_event(sim_fabric *f, int64_t limit, sim_job **job, size_t *job_
 	}
 	for (size_t i = 0; i < f->transfers.len; i++) {
 		sim_transfer *t = f->transfers.items[i];
-		if (!sim_transfer_active(t) || t->hang)
+		/* A hung transfer gets as far as transferring and stays there. */
+		if (!sim_transfer_active(t) || (t->hang && strcmp(t->state, "transferring") == 0))
 			continue;
 		if (t->due_ms < best) {
 			best = t->due_ms;
