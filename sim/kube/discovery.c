@@ -2,6 +2,7 @@
  * documents kubectl reads before apply: enough for kubectl to know each resource's verbs,
  * short names and categories, and that the server validates fields itself
  * (fieldValidation), so kubectl skips client-side schema validation. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

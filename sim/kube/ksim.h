@@ -106,17 +106,18 @@ typedef struct ksim_admission_req {
 } ksim_admission_req;
 
 struct ksim_server;
-/* Runs mutating webhooks (which may replace *obj) then validating ones, as the API server
- * does. */
+/* Runs the mutating webhooks (serially; each may patch *obj) or the validating ones, as
+ * the API server does: mutating first, then schema validation, then validating. */
 int ksim_admit(struct ksim_server *srv, const ksim_admission_req *req, cJSON **obj,
-	       ksim_admission_result *res);
+	       bool mutating, ksim_admission_result *res);
 void ksim_admission_result_free(ksim_admission_result *res);
 
 /* ---- CRD schema ---- */
 /* Structural validation of a custom resource against its openAPIV3Schema: types, required,
- * enum, minItems/maxItems, and unknown fields (pruned as the API server does, or reported
- * when strict). Appends "<path>: <problem>" messages to errs (a cJSON array of strings). */
-int ksim_schema_validate(const cJSON *schema, cJSON *obj, bool strict, cJSON *errs);
+ * enum, minItems/maxItems. Unknown fields are pruned, as the API server does, and their
+ * paths appended to `unknown` (strict field validation refuses them). Problems are
+ * appended to errs as "<path>: <problem>" strings. */
+void ksim_schema_validate(const cJSON *schema, cJSON *obj, cJSON *errs, cJSON *unknown);
 
 /* ---- the server ---- */
 typedef struct ksim_options {

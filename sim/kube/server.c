@@ -1,7 +1,9 @@
 /* kube-sim's HTTPS front: libmicrohttpd with one thread per connection (watches block in
  * their content callback), bearer-token authentication, and the route split between
  * discovery, OpenAPI and the resource API. */
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* The resource types kube-sim serves: built-ins plus CustomResourceDefinitions. */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
