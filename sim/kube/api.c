@@ -352,6 +352,15 @@ static bool dry_run(ksim_req *rq)
 
 static cJSON *parse_body(ksim_req *rq, ksim_resp *rs)
 {
+	const char *ct = rq->content_type;
+	if (ct && strstr(ct, "protobuf")) {
+		/* kubectl's typed generators (create namespace/configmap/secret) send protobuf. */
+		ksim_resp_status(rs, 415, NULL,
+				 "kube-sim accepts JSON bodies only, not %s: use kubectl apply -f "
+				 "or kubectl create -f with a manifest",
+				 ct);
+		return NULL;
+	}
 	cJSON *j = rq->body_len ? cJSON_ParseWithLength(rq->body, rq->body_len) : NULL;
 	if (!j) {
 		ksim_resp_status(rs, 400, NULL,
