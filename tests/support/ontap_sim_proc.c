@@ -157,7 +157,8 @@ void ontap_sim_advance(ontap_sim_proc *p, int64_t ms)
 	cr_assert_eq(ontap_sim_control(p, "POST", "clock/advance", body, NULL), 200);
 }
 
-int ontap_sim_count_requests(ontap_sim_proc *p, const char *method, const char *needle)
+int ontap_sim_count_requests(ontap_sim_proc *p, const char *cluster, const char *method,
+			     const char *needle)
 {
 	cJSON *log = NULL;
 	cr_assert_eq(ontap_sim_control(p, "GET", "requests", NULL, &log), 200);
@@ -166,7 +167,9 @@ int ontap_sim_count_requests(ontap_sim_proc *p, const char *method, const char *
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests")) {
 		const char *m = cJSON_GetObjectItem(e, "method")->valuestring;
 		const char *path = cJSON_GetObjectItem(e, "path")->valuestring;
-		if ((!method || strcmp(m, method) == 0) && strstr(path, needle))
+		const char *cl = cJSON_GetObjectItem(e, "cluster")->valuestring;
+		if ((!cluster || strcmp(cl, cluster) == 0) && (!method || strcmp(m, method) == 0) &&
+		    strstr(path, needle))
 			n++;
 	}
 	cJSON_Delete(log);

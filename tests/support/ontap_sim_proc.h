@@ -38,8 +38,10 @@ void ontap_sim_stop(ontap_sim_proc *p);
 int ontap_sim_control(ontap_sim_proc *p, const char *method, const char *path, const char *body,
 		      cJSON **out);
 void ontap_sim_advance(ontap_sim_proc *p, int64_t ms);
-/* Number of logged API requests whose method matches and whose path contains `needle`. */
-int ontap_sim_count_requests(ontap_sim_proc *p, const char *method, const char *needle);
+/* Number of logged API requests to `cluster` (NULL: any) whose method matches (NULL: any)
+ * and whose path contains `needle`. */
+int ontap_sim_count_requests(ontap_sim_proc *p, const char *cluster, const char *method,
+			     const char *needle);
 
 /* Config for cluster i (0 = cluster-a, 1 = cluster-b) with the default passwords, the sim's
  * CA and the virtual-clock job polling. */
