@@ -16,6 +16,7 @@ for t in "$@"; do
 	if [ ! -x "$exe" ]; then
 		echo "valgrind: no test executable $exe" >&2
 		status=1
+		failed=$((failed + 1))
 		continue
 	fi
 	mkdir -p "$logs/$t"
