@@ -1,6 +1,7 @@
 #include "rules_cases.h"
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,9 @@ void run_review_case(const struct review_case *c)
 		mg_verdict_message(&v, &req, &msg);
 		cr_assert_fail("%s: expected allowed, got: %s", c->name, msg ? msg : "(malformed)");
 	}
+	bool schema = c->rules && strstr(c->rules, "SCHEMA");
+	cr_assert_eq(v.malformed, schema, "%s: wrong JSON types (only) make a request malformed",
+		     c->name);
 	mg_strbuf warnings = MG_STRBUF_INIT;
 	for (size_t i = 0; i < v.nwarnings; i++)
 		mg_strbuf_printf(&warnings, "%s\n", v.warnings[i].text);
