@@ -333,7 +333,7 @@ Test(ontap_err, version_gated_fields_on_ontap_9_8)
 	cr_assert(mg_ontap_err_is_invalid_fields(&err));
 	cr_assert_str_eq(err.target, "fields");
 	cr_assert_eq(err.http_status, 400);
-	/* The 9.13 cluster gets (and answers) the longer list. */
+	/* The 9.13 cluster is asked for (and answers) the longer list. */
 	mg_ontap_relationship_list l;
 	cr_assert_eq(mg_ontap_relationship_list_destinations(ca, NULL, &l, &err), 0);
 	cr_assert_eq(l.len, 1);
