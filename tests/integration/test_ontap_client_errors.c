@@ -465,3 +465,50 @@ Test(ontap_err, debug_log_has_method_path_status_and_no_credentials)
 	cr_assert_null(strstr(buf, "YWRtaW46"), "no base64 of admin:...");
 	mg_ontap_client_free(c);
 }
+
+Test(ontap_err, failed_job_polls_are_retried_then_unknown)
+{
+	ontap_sim_start(&P, NULL, NULL);
+	mg_ontap_client *c = ontap_sim_client(&P, 0);
+	mg_ontap_error err;
+	fault("{\"type\":\"request\",\"method\":\"GET\",\"path\":\"/api/cluster/jobs/*\",\"status\":503,\"count\":2}");
+	mg_ontap_volume_spec a = {"svm-a", "polled", "rw", 1u << 30, NULL};
+	cr_assert_eq(mg_ontap_volume_create(c, &a, NULL, &err), 0, "two failed polls are tolerated: %s",
+		     err.message);
+	fault("{\"type\":\"request\",\"method\":\"GET\",\"path\":\"/api/cluster/jobs/*\",\"status\":503,\"count\":100}");
+	mg_ontap_volume_spec b = {"svm-a", "unpolled", "rw", 1u << 30, NULL};
+	cr_assert_eq(mg_ontap_volume_create(c, &b, NULL, &err), MG_EUNKNOWN);
+	cr_assert(mg_ontap_err_is_unknown_outcome(&err));
+	cr_assert(strstr(err.message, "HTTP 503"), "%s", err.message);
+	cr_assert(err.job_uuid[0]);
+	cr_assert_eq(ontap_sim_control(&P, "DELETE", "faults", NULL, NULL), 200);
+	ontap_sim_advance(&P, 5000);
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(c, "svm-a", "unpolled", &v, &err), 0,
+		     "the job ran although nobody could watch it");
+	mg_ontap_client_free(c);
+}
+
+Test(ontap_err, create_reads_back_a_slow_to_appear_relationship)
+{
+	ontap_sim_start(&P, NULL, NULL);
+	mg_ontap_client *ca = ontap_sim_client(&P, 0), *cb = ontap_sim_client(&P, 1);
+	mg_ontap_error err;
+	mg_ontap_volume_spec s = {"svm-a", "slow", "rw", 1u << 30, NULL};
+	mg_ontap_volume_spec d1 = {"svm-b", "slow_dp1", "dp", 1u << 30, NULL};
+	mg_ontap_volume_spec d2 = {"svm-b", "slow_dp2", "dp", 1u << 30, NULL};
+	cr_assert_eq(mg_ontap_volume_create(ca, &s, NULL, &err), 0);
+	cr_assert_eq(mg_ontap_volume_create(cb, &d1, NULL, &err), 0);
+	cr_assert_eq(mg_ontap_volume_create(cb, &d2, NULL, &err), 0);
+	fault("{\"type\":\"visibility\",\"count\":2}");
+	char uuid[MG_ONTAP_UUID_MAX];
+	mg_ontap_relationship_spec rs = {"svm-a:slow", "svm-b:slow_dp1", NULL, NULL};
+	cr_assert_eq(mg_ontap_relationship_create(cb, &rs, uuid, &err), 0, "%s", err.message);
+	cr_assert(uuid[0]);
+	fault("{\"type\":\"visibility\",\"count\":50}");
+	mg_ontap_relationship_spec rs2 = {"svm-a:slow", "svm-b:slow_dp2", NULL, NULL};
+	cr_assert_eq(mg_ontap_relationship_create(cb, &rs2, uuid, &err), MG_EUNKNOWN);
+	cr_assert(mg_ontap_err_is_unknown_outcome(&err));
+	mg_ontap_client_free(ca);
+	mg_ontap_client_free(cb);
+}
