@@ -462,14 +462,21 @@ int mg_informer_start(mg_informer *inf)
 	return 0;
 }
 
-void mg_informer_stop(mg_informer *inf)
+void mg_informer_request_stop(mg_informer *inf)
 {
-	if (!inf || !inf->running)
+	if (!inf)
 		return;
 	pthread_mutex_lock(&inf->mu);
 	atomic_store(&inf->stop, 1);
 	pthread_cond_broadcast(&inf->cond);
 	pthread_mutex_unlock(&inf->mu);
+}
+
+void mg_informer_stop(mg_informer *inf)
+{
+	if (!inf || !inf->running)
+		return;
+	mg_informer_request_stop(inf);
 	pthread_join(inf->thread, NULL);
 	inf->running = false;
 }

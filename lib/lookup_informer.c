@@ -168,6 +168,8 @@ void mg_lookup_informer_free(mg_lookup_informer *li)
 	if (!li)
 		return;
 	for (int i = 0; i < I_COUNT; i++)
+		mg_informer_request_stop(li->inf[i]);
+	for (int i = 0; i < I_COUNT; i++)
 		mg_informer_free(li->inf[i]);
 	if (li->topo_set)
 		mg_topology_free(&li->topo);

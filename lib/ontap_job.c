@@ -86,10 +86,32 @@ int mg_ontap_job_wait(mg_ontap_client *c, const char *uuid, mg_ontap_error *err)
 		return MG_EINVAL;
 	uint64_t start = c->now_ms(c->clock_ctx);
 	uint64_t interval = c->job_initial_interval_ms;
+	int failed_polls = 0;
 	for (;;) {
-		mg_ontap_job job;
+		mg_ontap_job job = {0};
 		cJSON *raw = NULL;
 		int rc = job_read(c, uuid, &job, &raw, err);
+		if (rc != 0 && rc != MG_ENOTFOUND) {
+			/* The job exists and may finish whatever happens to our polling: a few failed
+			 * polls are retried, then the outcome is unknown, never "failed". */
+			if (++failed_polls > MG_ONTAP_JOB_POLL_RETRIES) {
+				char cause[MG_ONTAP_ERR_MESSAGE_MAX];
+				if (err && err->http_status)
+					snprintf(cause, sizeof(cause), "HTTP %d: %.400s", err->http_status,
+						 err->message);
+				else
+					snprintf(cause, sizeof(cause), "%s", err ? err->message : mg_strerror(rc));
+				if (err)
+					snprintf(err->job_uuid, sizeof(err->job_uuid), "%s", uuid);
+				mg_ontap_error_set(err, MG_EUNKNOWN, MG_ONTAP_SRC_UNKNOWN_OUTCOME,
+						   "cannot read job %s (%s); re-read the object it changed",
+						   uuid, cause);
+				return MG_EUNKNOWN;
+			}
+			job.state = MG_ONTAP_JOB_RUNNING;
+		} else {
+			failed_polls = 0;
+		}
 		if (rc == MG_ENOTFOUND) {
 			/* Purged (or never visible): the operation may or may not have happened. */
 			if (err)
@@ -99,13 +121,11 @@ int mg_ontap_job_wait(mg_ontap_client *c, const char *uuid, mg_ontap_error *err)
 					   "re-read the object it changed", uuid);
 			return MG_EUNKNOWN;
 		}
-		if (rc != 0)
-			return rc;
-		if (job.state == MG_ONTAP_JOB_SUCCESS) {
+		if (rc == 0 && job.state == MG_ONTAP_JOB_SUCCESS) {
 			cJSON_Delete(raw);
 			return 0;
 		}
-		if (job.state == MG_ONTAP_JOB_FAILURE) {
+		if (rc == 0 && job.state == MG_ONTAP_JOB_FAILURE) {
 			mg_ontap_error_from_job(err, raw);
 			if (err)
 				snprintf(err->job_uuid, sizeof(err->job_uuid), "%s", uuid);

@@ -18,6 +18,8 @@
 	"exported_snapshot,lag_time,transfer.uuid,transfer.state,transfer.bytes_transferred"
 #define REL_FIELDS_911 REL_FIELDS_98 ",transfer.end_time,last_transfer_type,transfer_schedule.name"
 
+#define CREATE_READBACK_ATTEMPTS 4
+
 static int rel_fields(mg_ontap_client *c, const char **out, mg_ontap_error *err)
 {
 	mg_ontap_version v;
@@ -223,11 +225,26 @@ int mg_ontap_relationship_create(mg_ontap_client *c, const mg_ontap_relationship
 	if (rc == 0)
 		rc = mg_ontap_job_wait_response(c, resp, err);
 	if (rc == 0 && out_uuid) {
+		/* A new relationship can stay invisible to GET for a moment (seen with Ansible):
+		 * look a few times before calling the outcome unknown. */
 		mg_ontap_relationship r;
 		mg_ontap_relationship_filter f = {NULL, spec->destination_path, false};
-		rc = mg_ontap_relationship_get(c, &f, &r, err);
-		if (rc == 0)
+		uint64_t wait = c->job_initial_interval_ms;
+		for (int attempt = 0;; attempt++) {
+			rc = mg_ontap_relationship_get(c, &f, &r, err);
+			if (rc != MG_ENOTFOUND || attempt == CREATE_READBACK_ATTEMPTS - 1)
+				break;
+			c->sleep_ms(c->clock_ctx, wait);
+			wait *= 2;
+		}
+		if (rc == 0) {
 			snprintf(out_uuid, MG_ONTAP_UUID_MAX, "%s", r.uuid);
+		} else if (rc == MG_ENOTFOUND) {
+			rc = MG_EUNKNOWN;
+			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_UNKNOWN_OUTCOME,
+					   "relationship to %s was created but is not visible yet; "
+					   "re-read it later", spec->destination_path);
+		}
 	}
 out:
 	cJSON_Delete(body);

@@ -213,6 +213,11 @@ static int configure(mg_ontap_client *c, const char *method, const char *url, co
 		bad |= curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
 		bad |= curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
 	}
+	/* libcurl silently resends a request whose reused connection died without an answer.
+	 * For a write that may already have been applied, so writes get a fresh connection
+	 * (no silent resend); reads keep reusing theirs. */
+	if (strcmp(method, "GET") != 0)
+		bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (payload) {
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));

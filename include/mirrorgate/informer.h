@@ -46,6 +46,8 @@ int mg_informer_new(mg_informer **out, mg_k8s_client *client, const mg_k8s_resou
 		    const mg_informer_opts *opts);
 /* Starts the watch thread. */
 int mg_informer_start(mg_informer *inf);
+/* Asks the watch thread to stop without waiting (stop several informers in parallel). */
+void mg_informer_request_stop(mg_informer *inf);
 /* Stops and joins the watch thread (promptly: within about a second). */
 void mg_informer_stop(mg_informer *inf);
 /* Stops and frees. */

@@ -24,11 +24,15 @@ typedef struct mg_ontap_job {
 	char message[MG_ONTAP_ERR_MESSAGE_MAX];
 } mg_ontap_job;
 
+/* Consecutive failed polls (transport errors, 5xx) tolerated before the outcome is unknown. */
+#define MG_ONTAP_JOB_POLL_RETRIES 3
+
 /* One read of a job. */
 int mg_ontap_job_get(mg_ontap_client *c, const char *uuid, mg_ontap_job *out, mg_ontap_error *err);
 
-/* Polls until success (0), failure (MG_EREMOTE, err from the job), purge or deadline
- * (MG_EUNKNOWN). */
+/* Polls until success (0), failure (MG_EREMOTE or the code's mg_err, err from the job), or
+ * MG_EUNKNOWN: purged, still running at the deadline, or unreadable for more than
+ * MG_ONTAP_JOB_POLL_RETRIES polls in a row. */
 int mg_ontap_job_wait(mg_ontap_client *c, const char *uuid, mg_ontap_error *err);
 
 /* For a 2xx answer of a POST/PATCH/DELETE: waits for the job in it when there is one

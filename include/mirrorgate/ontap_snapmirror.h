@@ -86,7 +86,8 @@ void mg_ontap_relationship_list_free(mg_ontap_relationship_list *list);
 
 /* Creates (waits for the job). An existing relationship for the destination is
  * MG_EEXIST with mg_ontap_err_is_relationship_exists. `out_uuid` (may be NULL) receives the
- * new relationship's uuid, read back by destination path. */
+ * new relationship's uuid, read back by destination path (a few tries, since ONTAP can be
+ * slow to show it; still invisible after that: MG_EUNKNOWN). */
 int mg_ontap_relationship_create(mg_ontap_client *c, const mg_ontap_relationship_spec *spec,
 				 char out_uuid[MG_ONTAP_UUID_MAX], mg_ontap_error *err);
 

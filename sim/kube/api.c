@@ -517,7 +517,9 @@ static void add_defaults(const ksim_res *r, cJSON *obj, const char *name)
 	} else if (strcmp(r->resource, "persistentvolumeclaims") == 0 ||
 		   strcmp(r->resource, "persistentvolumes") == 0) {
 		cJSON *st = cJSON_CreateObject();
-		cJSON_AddStringToObject(st, "phase", r->resource[11] == 'c' ? "Pending" : "Available");
+		cJSON_AddStringToObject(st, "phase",
+					strcmp(r->resource, "persistentvolumeclaims") == 0 ? "Pending"
+											   : "Available");
 		set_item(obj, "status", st);
 	}
 }

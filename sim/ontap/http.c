@@ -186,8 +186,7 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 		if (drop)
 			return false;
 		if (status) {
-			sim_resp_error(rs, status, code[0] ? code : "1",
-				       msg[0] ? msg : "Injected failure.", target);
+			sim_resp_error(rs, status, code, msg[0] ? msg : "Injected failure.", target);
 			return true;
 		}
 	}

@@ -45,7 +45,8 @@ void sim_resp_error(sim_resp *rs, int status, const char *code, const char *mess
 	rs->body = cJSON_CreateObject();
 	cJSON *e = cJSON_AddObjectToObject(rs->body, "error");
 	cJSON_AddStringToObject(e, "message", message);
-	cJSON_AddStringToObject(e, "code", code);
+	if (code && *code)
+		cJSON_AddStringToObject(e, "code", code);
 	if (target && *target)
 		cJSON_AddStringToObject(e, "target", target);
 }

@@ -115,7 +115,7 @@ Test(ontap_ops, cluster_svms_peers_policies_schedules)
 	cr_assert_str_eq(sch.name, "hourly");
 	cr_assert_eq(mg_ontap_schedule_get(CB, "never", &sch, &err), MG_ENOTFOUND);
 	/* Lookups filter on the server: the policy name travels in the query. */
-	cr_assert_geq(ontap_sim_count_requests(&P, "GET", "/api/snapmirror/policies?name=NoSuchPolicy"), 1);
+	cr_assert_geq(ontap_sim_count_requests(&P, NULL, "GET", "/api/snapmirror/policies?name=NoSuchPolicy"), 1);
 }
 
 Test(ontap_ops, volumes_and_snapshots)
@@ -197,8 +197,8 @@ Test(ontap_ops, establish_update_and_inspect)
 	cr_assert_eq(dests.len, 1);
 	cr_assert_str_eq(dests.items[0].uuid, rel.uuid);
 	mg_ontap_relationship_list_free(&dests);
-	cr_assert_geq(ontap_sim_count_requests(&P, "GET", "list_destinations_only=true"), 1);
-	cr_assert_geq(ontap_sim_count_requests(&P, "GET", "destination.path=svm-b:app_dp"), 1);
+	cr_assert_geq(ontap_sim_count_requests(&P, NULL, "GET", "list_destinations_only=true"), 1);
+	cr_assert_geq(ontap_sim_count_requests(&P, NULL, "GET", "destination.path=svm-b:app_dp"), 1);
 
 	/* Creating it again is "already exists", which the reconciler treats as done. */
 	mg_ontap_relationship_spec spec = {"svm-a:app", "svm-b:app_dp", NULL, NULL};

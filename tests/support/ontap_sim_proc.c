@@ -21,8 +21,8 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *config_yaml,
-			 const char *const *extra)
+static void start(ontap_sim_proc *p, const char *const *wrapper, const char *binary,
+		  const char *config_yaml, const char *const *extra, int wait_ms)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->dir, sizeof(p->dir), "/tmp/mg-ontap-sim-XXXXXX");
@@ -33,8 +33,10 @@ void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *conf
 	snprintf(config, sizeof(config), "%s/topology.yaml", p->dir);
 	if (config_yaml)
 		cr_assert_eq(mg_write_file_atomic(config, config_yaml, strlen(config_yaml), 0600), 0);
-	const char *argv[32];
+	const char *argv[48];
 	size_t n = 0;
+	for (size_t i = 0; wrapper && wrapper[i] && n < 24; i++)
+		argv[n++] = wrapper[i];
 	argv[n++] = binary;
 	argv[n++] = "--ports-file";
 	argv[n++] = ports;
@@ -46,7 +48,7 @@ void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *conf
 		argv[n++] = "--config";
 		argv[n++] = config;
 	}
-	for (size_t i = 0; extra && extra[i] && n < 30; i++)
+	for (size_t i = 0; extra && extra[i] && n < 46; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 	pid_t pid = fork();
@@ -55,13 +57,13 @@ void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *conf
 		int devnull = open("/dev/null", O_WRONLY);
 		if (devnull >= 0)
 			dup2(devnull, 1);
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	p->pid = pid;
 	char *text = NULL;
 	size_t len = 0;
-	for (int i = 0; i < 200 && !text; i++) {
+	for (int i = 0; i < wait_ms / 50 && !text; i++) {
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			p->pid = 0;
@@ -72,7 +74,7 @@ void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *conf
 			nap_ms(50);
 		}
 	}
-	cr_assert_not_null(text, "ontap-sim did not announce its ports within 10 s");
+	cr_assert_not_null(text, "ontap-sim did not announce its ports within %d ms", wait_ms);
 	cJSON *doc = cJSON_Parse(text);
 	free(text);
 	cr_assert_not_null(doc);
@@ -90,13 +92,26 @@ void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *conf
 	p->client_now_ms = 1000000;
 }
 
-void ontap_sim_stop(ontap_sim_proc *p)
+void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *config_yaml,
+			 const char *const *extra)
 {
+	start(p, NULL, binary, config_yaml, extra, 10000);
+}
+
+void ontap_sim_start_wrapped(ontap_sim_proc *p, const char *const *wrapper, const char *binary,
+			     const char *config_yaml, const char *const *extra)
+{
+	start(p, wrapper, binary, config_yaml, extra, 60000);
+}
+
+static int stop_with(ontap_sim_proc *p, int wait_ms)
+{
+	int result = -1;
 	if (p->pid > 0) {
 		kill(p->pid, SIGTERM);
 		int status = 0;
 		bool gone = false;
-		for (int i = 0; i < 100 && !gone; i++) {
+		for (int i = 0; i < wait_ms / 20 && !gone; i++) {
 			if (waitpid(p->pid, &status, WNOHANG) == p->pid)
 				gone = true;
 			else
@@ -105,16 +120,31 @@ void ontap_sim_stop(ontap_sim_proc *p)
 		if (!gone) {
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &status, 0);
+		} else if (WIFEXITED(status)) {
+			result = WEXITSTATUS(status);
 		}
 		p->pid = 0;
 	}
 	char path[160];
 	const char *files[] = {"ports.json", "ca.pem", "topology.yaml"};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; p->dir[0] && i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->dir, files[i]);
 		unlink(path);
 	}
-	rmdir(p->dir);
+	if (p->dir[0])
+		rmdir(p->dir);
+	p->dir[0] = '\0';
+	return result;
+}
+
+void ontap_sim_stop(ontap_sim_proc *p)
+{
+	stop_with(p, 2000);
+}
+
+int ontap_sim_stop_status(ontap_sim_proc *p, int wait_ms)
+{
+	return stop_with(p, wait_ms);
 }
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -157,7 +187,8 @@ void ontap_sim_advance(ontap_sim_proc *p, int64_t ms)
 	cr_assert_eq(ontap_sim_control(p, "POST", "clock/advance", body, NULL), 200);
 }
 
-int ontap_sim_count_requests(ontap_sim_proc *p, const char *method, const char *needle)
+int ontap_sim_count_requests(ontap_sim_proc *p, const char *cluster, const char *method,
+			     const char *needle)
 {
 	cJSON *log = NULL;
 	cr_assert_eq(ontap_sim_control(p, "GET", "requests", NULL, &log), 200);
@@ -166,7 +197,9 @@ int ontap_sim_count_requests(ontap_sim_proc *p, const char *method, const char *
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests")) {
 		const char *m = cJSON_GetObjectItem(e, "method")->valuestring;
 		const char *path = cJSON_GetObjectItem(e, "path")->valuestring;
-		if ((!method || strcmp(m, method) == 0) && strstr(path, needle))
+		const char *cl = cJSON_GetObjectItem(e, "cluster")->valuestring;
+		if ((!cluster || strcmp(cl, cluster) == 0) && (!method || strcmp(m, method) == 0) &&
+		    strstr(path, needle))
 			n++;
 	}
 	cJSON_Delete(log);

@@ -32,14 +32,23 @@ void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *conf
 			 const char *const *extra);
 /* The binary lives in MG_BIN_DIR, which only test executables (not this library) define. */
 #define ontap_sim_start(p, yaml, extra) ontap_sim_start_bin((p), MG_BIN_DIR "/ontap-sim", (yaml), (extra))
+/* Like ontap_sim_start_bin, with the binary run under a wrapper command (e.g. valgrind and
+ * its options; NULL-terminated) and a longer start-up allowance. */
+void ontap_sim_start_wrapped(ontap_sim_proc *p, const char *const *wrapper, const char *binary,
+			     const char *config_yaml, const char *const *extra);
 void ontap_sim_stop(ontap_sim_proc *p);
+/* SIGTERM, then waits up to `wait_ms` for a clean exit; returns the exit status (or -1 when
+ * killed). */
+int ontap_sim_stop_status(ontap_sim_proc *p, int wait_ms);
 
 /* A control-API call to /__sim/...; returns the HTTP status; *out (may be NULL) gets the body. */
 int ontap_sim_control(ontap_sim_proc *p, const char *method, const char *path, const char *body,
 		      cJSON **out);
 void ontap_sim_advance(ontap_sim_proc *p, int64_t ms);
-/* Number of logged API requests whose method matches and whose path contains `needle`. */
-int ontap_sim_count_requests(ontap_sim_proc *p, const char *method, const char *needle);
+/* Number of logged API requests to `cluster` (NULL: any) whose method matches (NULL: any)
+ * and whose path contains `needle`. */
+int ontap_sim_count_requests(ontap_sim_proc *p, const char *cluster, const char *method,
+			     const char *needle);
 
 /* Config for cluster i (0 = cluster-a, 1 = cluster-b) with the default passwords, the sim's
  * CA and the virtual-clock job polling. */
