@@ -1,0 +1,24 @@
+#include "rctx.h"
+
+#include <time.h>
+
+#include "mirrorgate/reconcile.h"
+
+bool mg_rctx_may_act(const mg_rctx *c)
+{
+	return !c->may_act || c->may_act(c->may_act_ctx);
+}
+
+int64_t mg_rctx_wall_ms(const mg_rctx *c)
+{
+	if (c->wall_ms)
+		return c->wall_ms(c->wall_ctx);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mg_rctx_now_rfc3339(const mg_rctx *c, char *buf, size_t len)
+{
+	mg_time_format(buf, len, mg_rctx_wall_ms(c) / 1000);
+}

@@ -1,0 +1,517 @@
+#include "tmr_controller.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kobj.h"
+#include "mirror_ops.h"
+#include "mirrorgate/err.h"
+#include "mirrorgate/log.h"
+#include "mirrorgate/ontap_volume.h"
+#include "mirrorgate/model.h"
+#include "mirrorgate/reconcile.h"
+#include "mirrorgate/reconcile_resolve.h"
+#include "mirrorgate/reconcile_status.h"
+#include "mirrorgate/reconcile_tamu.h"
+
+/* Everything one pass learns, then writes. */
+typedef struct pass {
+	const mg_rctx *c;
+	cJSON *obj; /* the TMR as last read or written (owned) */
+	mg_tmr tmr;
+	const char *ns, *name;
+	enum mg_tmr_state desired;
+	/* condition being built */
+	enum mg_tmr_state state;
+	bool state_known; /* false: keep the stored state (unknown observation) */
+	char message[768];
+	char local_handle[2 * MG_ONTAP_NAME_MAX];
+	char policy[MG_ONTAP_NAME_MAX], schedule[MG_ONTAP_NAME_MAX];
+	mg_mirror_target target;
+	mg_rec_result *res;
+} pass;
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+static void retry(pass *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void retry(pass *p, const char *fmt, ...)
+{
+	p->res->outcome = MG_REC_RETRY;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->res->reason, sizeof(p->res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void set_msg(pass *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(pass *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->message, sizeof(p->message), fmt, ap);
+	va_end(ap);
+}
+
+static int reload(pass *p)
+{
+	cJSON *fresh = NULL;
+	mg_k8s_status st;
+	int rc = mg_k8s_get(&fresh, p->c->kube, &mg_k8s_res_tmr, p->ns, p->name, &st);
+	if (rc != 0)
+		return rc;
+	mg_tmr_free(&p->tmr);
+	cJSON_Delete(p->obj);
+	p->obj = fresh;
+	mg_field_errors errs = {0};
+	rc = mg_tmr_decode(&p->tmr, p->obj, &errs);
+	mg_fe_clear(&errs);
+	return rc;
+}
+
+/* Writes the condition when it changed (H8), emitting Trident's Event with it. */
+static int write_status(pass *p)
+{
+	const mg_tmr_condition *old = p->tmr.has_condition ? &p->tmr.condition : NULL;
+	const mg_tmr_mapping *m = p->tmr.nmappings ? &p->tmr.mappings[0] : NULL;
+	char now[40];
+	mg_rctx_now_rfc3339(p->c, now, sizeof(now));
+	const char *state = p->state_known ? mg_tmr_state_str(p->state)
+					   : (old ? nz(old->state) : "");
+	mg_tmr_condition_values v = {
+		.state = state,
+		.message = p->message,
+		.local_pvc_name = m ? nz(m->local_pvc_name) : "",
+		.remote_volume_handle = m ? nz(m->remote_volume_handle) : "",
+		.local_volume_handle = p->local_handle[0] ? p->local_handle
+							  : (old ? nz(old->local_volume_handle) : ""),
+		.replication_policy = p->policy[0] ? p->policy
+						   : (old ? nz(old->replication_policy) : ""),
+		.replication_schedule = p->schedule[0] ? p->schedule
+						       : (old ? nz(old->replication_schedule) : ""),
+		.observed_generation = mg_kobj_generation(p->obj),
+		.last_transition_time = now,
+	};
+	if (!mg_tmr_status_changed(p->obj, &v))
+		return 0;
+	int rc = 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		cJSON *status = NULL;
+		rc = mg_tmr_status_build(&status, &v);
+		if (rc != 0)
+			return rc;
+		cJSON *updated = NULL;
+		rc = mg_kobj_write_status(&updated, p->c, &mg_k8s_res_tmr, p->obj, status, true);
+		if (rc == 0) {
+			mg_tmr_event ev;
+			if (mg_tmr_event_for(p->tmr.state, &v, &ev))
+				mg_kobj_event(p->c, updated, ev.type, ev.reason, ev.message);
+			mg_info("TMR status written", "tmr", p->name, "namespace", p->ns, "state",
+				v.state, "message", v.message, NULL);
+			cJSON_Delete(updated);
+			return 0;
+		}
+		cJSON_Delete(updated);
+		if (rc != MG_ECONFLICT)
+			break;
+		/* somebody wrote in between: take their resourceVersion, keep our condition
+		 * unless the spec moved on (then the next pass recomputes it) */
+		long long gen = mg_kobj_generation(p->obj);
+		int lrc = reload(p);
+		if (lrc != 0)
+			return lrc;
+		if (mg_kobj_generation(p->obj) != gen)
+			return MG_ECONFLICT;
+	}
+	if (rc != 0) {
+		mg_kobj_event(p->c, p->obj, "Warning", state, MG_EVENT_COULD_NOT_UPDATE);
+		mg_warn("could not write TMR status", "tmr", p->name, "error", mg_strerror(rc),
+			NULL);
+	}
+	return rc;
+}
+
+/* What the message for a failed step says, as Trident words it. */
+static const char *failure_prefix(enum mg_tmr_action a)
+{
+	switch (a) {
+	case MG_ACT_ESTABLISH: return MG_MSG_COULD_NOT_ESTABLISH;
+	case MG_ACT_REESTABLISH: return MG_MSG_COULD_NOT_REESTABLISH;
+	default: return MG_MSG_COULD_NOT_PROMOTE;
+	}
+}
+
+typedef struct drive_opts {
+	bool for_deletion; /* promote without waiting for a snapshot */
+} drive_opts;
+
+/* Drives ONTAP toward p->desired, one step per fresh read. Fills the condition. */
+static void drive(pass *p, const drive_opts *o)
+{
+	const mg_rctx *c = p->c;
+	const mg_tmr_mapping *m = &p->tmr.mappings[0];
+	bool has_remote = p->target.remote_path[0] != '\0';
+	bool quiesced = false;
+	char policy_type[32] = "";
+	bool policy_known = false;
+	unsigned max = c->max_steps ? c->max_steps : 8;
+	for (unsigned i = 0; i < max; i++) {
+		mg_ontap_relationship rel;
+		bool found = false;
+		mg_ontap_error err;
+		enum mg_mirror_status obs = MG_MIRROR_NONE;
+		if (has_remote) {
+			int rc = mg_mirror_read(&p->target, &rel, &found, &err);
+			obs = rc != 0 ? MG_MIRROR_UNKNOWN
+			      : found ? mg_mirror_status_of(&rel)
+				      : MG_MIRROR_NONE;
+			if (rc != 0)
+				set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; "
+					   "retrying",
+					err.message);
+			else if (obs == MG_MIRROR_UNKNOWN)
+				set_msg(p, "SnapMirror relationship is in state %s, which is not "
+					   "understood; retrying",
+					rel.state);
+		}
+		if (found) {
+			if (rel.policy_name[0])
+				snprintf(p->policy, sizeof(p->policy), "%s", rel.policy_name);
+			if (rel.transfer_schedule[0])
+				snprintf(p->schedule, sizeof(p->schedule), "%s", rel.transfer_schedule);
+		}
+		mg_tmr_decision d = mg_tmr_decide(p->desired, has_remote, obs);
+		if (d.action == MG_ACT_RETRY_READ) {
+			p->state_known = false; /* H2: keep what we last knew */
+			retry(p, "relationship unknown");
+			return;
+		}
+		p->state = d.report;
+		p->state_known = true;
+		if (d.action == MG_ACT_NONE) {
+			if (found && !rel.healthy && rel.unhealthy_reason[0])
+				set_msg(p, "SnapMirror relationship is unhealthy: %s",
+					rel.unhealthy_reason);
+			else
+				p->message[0] = '\0';
+			p->res->outcome = mg_tmr_state_is_transitioning(p->state) ? MG_REC_RETRY
+										   : MG_REC_DONE;
+			return;
+		}
+		if (d.action == MG_ACT_REFUSE) {
+			set_msg(p, "%s", d.message);
+			retry(p, "refused");
+			return;
+		}
+		enum mg_step step;
+		mg_step_args args = {0};
+		const mg_ontap_relationship *r = found ? &rel : NULL;
+		if (d.action == MG_ACT_ESTABLISH || d.action == MG_ACT_REESTABLISH) {
+			step = d.action == MG_ACT_ESTABLISH ? mg_establish_next(r)
+							    : mg_reestablish_next(r);
+			args.policy = p->tmr.replication_policy && *p->tmr.replication_policy
+					      ? p->tmr.replication_policy
+					      : p->target.backend->policy;
+			args.schedule = p->tmr.replication_schedule && *p->tmr.replication_schedule
+						? p->tmr.replication_schedule
+						: p->target.backend->schedule;
+			if (step == MG_STEP_CREATE && d.action == MG_ACT_ESTABLISH) {
+				/* Trident's rule: only an (empty) DP volume can become a destination */
+				mg_ontap_volume v;
+				int rc = mg_ontap_volume_get(p->target.backend->ontap,
+							     p->target.backend->svm, p->target.volume,
+							     &v, &err);
+				if (rc != 0) {
+					set_msg(p, "%s: %s", MG_MSG_COULD_NOT_ESTABLISH, err.message);
+					retry(p, "volume read failed");
+					return;
+				}
+				if (strcmp(v.type, "dp") != 0) {
+					p->state = MG_TMR_FAILED;
+					set_msg(p, "%s: mirrors can only be established with empty DP "
+						   "volumes as the destination",
+						MG_MSG_COULD_NOT_ESTABLISH);
+					retry(p, "not a DP volume");
+					return;
+				}
+			}
+		} else {
+			const char *snap_handle = o->for_deletion ? NULL
+								  : m->promoted_snapshot_handle;
+			if (snap_handle && *snap_handle && !policy_known) {
+				/* H4: the TMR's own policy, else the relationship's */
+				const char *pol = p->tmr.replication_policy &&
+							  *p->tmr.replication_policy
+						  ? p->tmr.replication_policy
+						  : (found ? rel.policy_name : "");
+				if (mg_mirror_policy_type(&p->target, pol, policy_type,
+							  sizeof(policy_type), &err) != 0) {
+					set_msg(p, "%s: %s", MG_MSG_COULD_NOT_PROMOTE, err.message);
+					retry(p, "policy read failed");
+					return;
+				}
+				if (!policy_type[0] && found)
+					snprintf(policy_type, sizeof(policy_type), "%s",
+						 rel.policy_type);
+				policy_known = true;
+			}
+			mg_promote_input in = {.rel = r, .quiesce_requested = quiesced};
+			const char *snap = NULL;
+			if (mg_promote_waits_for_snapshot(snap_handle, policy_type) &&
+			    mg_tamu_snapshot_name(snap_handle, &snap) && snap) {
+				in.wait_for_snapshot = true;
+				if (mg_mirror_snapshot_present(&p->target, snap, &in.snapshot_present,
+							       &err) != 0) {
+					set_msg(p, "%s: %s", MG_MSG_COULD_NOT_PROMOTE, err.message);
+					retry(p, "snapshot read failed");
+					return;
+				}
+				args.restore_to_snapshot = snap;
+			}
+			step = mg_promote_next(&in);
+		}
+		switch (step) {
+		case MG_STEP_DONE:
+			continue; /* the next read shows the settled state */
+		case MG_STEP_WAIT:
+			if (found && !rel.healthy && rel.unhealthy_reason[0])
+				set_msg(p, "SnapMirror relationship is unhealthy: %s",
+					rel.unhealthy_reason);
+			else
+				p->message[0] = '\0';
+			retry(p, "waiting for ONTAP");
+			return;
+		case MG_STEP_WAIT_SNAPSHOT:
+			/* H1: promoting and waiting, never failed */
+			set_msg(p, "%s%s", MG_MSG_WAITING_FOR_SNAPSHOT, m->promoted_snapshot_handle);
+			retry(p, "waiting for snapshot");
+			return;
+		case MG_STEP_FAIL:
+			p->state = MG_TMR_FAILED;
+			set_msg(p, "%s: %s", failure_prefix(d.action),
+				found && rel.unhealthy_reason[0]
+					? rel.unhealthy_reason
+					: "the relationship is broken off; only 'reestablished' "
+					  "resyncs it");
+			retry(p, "step failed");
+			return;
+		default:
+			break;
+		}
+		if (!mg_rctx_may_act(c)) {
+			retry(p, "not the leader");
+			return;
+		}
+		mg_info("ONTAP step", "tmr", p->name, "namespace", p->ns, "step", mg_step_name(step),
+			"destination", p->target.local_path, NULL);
+		int rc = mg_mirror_step(&p->target, step, r, &args, &err);
+		if (rc != 0) {
+			if (mg_mirror_err_transient(&err)) {
+				/* a busy or unreachable ONTAP, or an outcome to re-read (H11) */
+				set_msg(p, "%s: %s; retrying", failure_prefix(d.action), err.message);
+			} else {
+				p->state = MG_TMR_FAILED;
+				set_msg(p, "%s: %s", failure_prefix(d.action), err.message);
+			}
+			retry(p, "step %s failed", mg_step_name(step));
+			return;
+		}
+		if (step == MG_STEP_QUIESCE)
+			quiesced = true;
+	}
+	retry(p, "step budget used");
+}
+
+static int resolve(pass *p, bool *resolved)
+{
+	*resolved = false;
+	const mg_tmr_mapping *m = &p->tmr.mappings[0];
+	mg_k8s_status st;
+	cJSON *pvc = NULL, *pv = NULL;
+	int rc = mg_k8s_get(&pvc, p->c->kube, &mg_k8s_res_pvc, p->ns, m->local_pvc_name, &st);
+	if (rc != 0 && rc != MG_ENOTFOUND)
+		goto out;
+	const char *pv_name = pvc ? mg_pvc_bound_pv(pvc) : NULL;
+	if (pv_name) {
+		rc = mg_k8s_get(&pv, p->c->kube, &mg_k8s_res_pv, NULL, pv_name, &st);
+		if (rc != 0 && rc != MG_ENOTFOUND)
+			goto out;
+	}
+	const char *internal = NULL, *handle = NULL, *why = NULL;
+	rc = 0;
+	if (mg_tmr_resolve_volume(pvc, pv, &internal, &handle, &why) != MG_RESOLVED) {
+		retry(p, "%s", why);
+		goto out;
+	}
+	mg_ontap_error err;
+	rc = mg_mirror_find_backend(p->c, internal, &p->target, &err);
+	if (rc == MG_ENOTFOUND) {
+		p->state = MG_TMR_FAILED;
+		p->state_known = true;
+		set_msg(p, "Could not find volume at volume handle: %s", nz(handle));
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		retry(p, "backend lookup: %s", err.message);
+		goto out;
+	}
+	snprintf(p->local_handle, sizeof(p->local_handle), "%s", p->target.local_path);
+	snprintf(p->target.remote_path, sizeof(p->target.remote_path), "%s",
+		 nz(m->remote_volume_handle));
+	*resolved = true;
+out:
+	cJSON_Delete(pvc);
+	cJSON_Delete(pv);
+	return rc;
+}
+
+static int handle_deletion(pass *p)
+{
+	int rc = 0;
+	bool resolved = false;
+	if (p->tmr.nmappings == 1 && p->tmr.mappings[0].local_pvc_name) {
+		rc = resolve(p, &resolved);
+		if (rc != 0)
+			return rc;
+		if (!resolved && p->state_known && p->state == MG_TMR_FAILED)
+			p->res->outcome = MG_REC_DONE; /* volume on no backend: nothing to undo */
+		else if (!resolved)
+			p->res->outcome = MG_REC_DONE; /* PVC/PV gone: nothing on ONTAP is ours */
+	}
+	if (resolved) {
+		enum mg_tmr_state st = mg_tmr_state_parse(p->tmr.has_condition
+								  ? p->tmr.condition.state
+								  : NULL);
+		enum mg_mirror_status obs = MG_MIRROR_NONE;
+		if (p->target.remote_path[0]) {
+			mg_ontap_relationship rel;
+			bool found;
+			mg_ontap_error err;
+			int r = mg_mirror_read(&p->target, &rel, &found, &err);
+			obs = r != 0 ? MG_MIRROR_UNKNOWN
+			      : found ? mg_mirror_status_of(&rel)
+				      : MG_MIRROR_NONE;
+		}
+		enum mg_delete_action a = mg_tmr_delete_decide(true, st, obs);
+		mg_info("TMR deletion", "tmr", p->name, "namespace", p->ns, "action",
+			mg_delete_action_name(a), NULL);
+		if (a == MG_DEL_RETRY_READ) {
+			retry(p, "relationship unknown during deletion");
+			return 0;
+		}
+		if (a == MG_DEL_RELEASE) {
+			if (!mg_rctx_may_act(p->c)) {
+				retry(p, "not the leader");
+				return 0;
+			}
+			mg_ontap_error err;
+			rc = mg_mirror_release(&p->target, &err);
+			if (rc != 0) {
+				retry(p, "release: %s", err.message);
+				return 0;
+			}
+		} else if (a == MG_DEL_PROMOTE) {
+			/* research 3.6: a destination is promoted before the finalizer goes,
+			 * without waiting for any snapshot */
+			p->desired = MG_TMR_PROMOTED;
+			drive_opts o = {.for_deletion = true};
+			p->res->outcome = MG_REC_DONE;
+			drive(p, &o);
+			if (!(p->state_known && p->state == MG_TMR_PROMOTED))
+				return 0; /* retry decided by drive */
+		}
+	}
+	cJSON *updated = NULL;
+	rc = mg_kobj_set_finalizer(&updated, p->c, &mg_k8s_res_tmr, p->obj, MG_TRIDENT_FINALIZER,
+				   false);
+	cJSON_Delete(updated);
+	if (rc != 0) {
+		retry(p, "finalizer removal: %s", mg_strerror(rc));
+		return 0;
+	}
+	p->res->outcome = MG_REC_FORGET;
+	return 0;
+}
+
+int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	pass p;
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.ns = ns;
+	p.name = name;
+	p.res = res;
+	int rc = reload(&p);
+	if (rc == MG_ENOTFOUND) {
+		res->outcome = MG_REC_FORGET;
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		retry(&p, "read TMR: %s", mg_strerror(rc));
+		goto out;
+	}
+	if (mg_kobj_deleting(p.obj)) {
+		if (mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER))
+			rc = handle_deletion(&p);
+		else
+			res->outcome = MG_REC_FORGET;
+		goto out;
+	}
+	if (!mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER)) {
+		cJSON *updated = NULL;
+		rc = mg_kobj_set_finalizer(&updated, c, &mg_k8s_res_tmr, p.obj, MG_TRIDENT_FINALIZER,
+					   true);
+		cJSON_Delete(updated);
+		if (rc != 0) {
+			retry(&p, "add finalizer: %s", mg_strerror(rc));
+			rc = 0;
+			goto out;
+		}
+		rc = reload(&p);
+		if (rc != 0) {
+			retry(&p, "re-read TMR: %s", mg_strerror(rc));
+			rc = 0;
+			goto out;
+		}
+	}
+	const char *invalid = mg_tmr_invalid_reason(&p.tmr);
+	if (invalid) {
+		p.state = MG_TMR_INVALID;
+		p.state_known = true;
+		set_msg(&p, "%s", invalid);
+		res->outcome = MG_REC_DONE;
+		rc = write_status(&p);
+		goto out;
+	}
+	p.desired = mg_tmr_state_parse(p.tmr.state);
+	bool resolved;
+	rc = resolve(&p, &resolved);
+	if (rc != 0) {
+		retry(&p, "resolve: %s", mg_strerror(rc));
+		rc = 0;
+		goto out;
+	}
+	if (!resolved) {
+		if (p.state_known) { /* volume on no backend */
+			retry(&p, "volume not found");
+			rc = write_status(&p);
+		}
+		goto out; /* deferred: no status write, as Trident */
+	}
+	p.res->outcome = MG_REC_DONE;
+	drive_opts o = {0};
+	drive(&p, &o);
+	rc = write_status(&p);
+	if (rc != 0 && res->outcome != MG_REC_RETRY)
+		retry(&p, "status write: %s", mg_strerror(rc));
+out:
+	mg_tmr_free(&p.tmr);
+	cJSON_Delete(p.obj);
+	return rc;
+}
