@@ -1,0 +1,154 @@
+/* The TMR controller end to end: a real kube-sim and a real ontap-sim (cluster-a/svm-a is the
+ * source, cluster-b/svm-b the destination, where this reconciler runs). Every test ends by
+ * asserting the ontap-sim data-loss ledger. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mirrorgate/err.h"
+#include "mirrorgate/k8s.h"
+#include "mirrorgate/ontap_snapmirror.h"
+#include "reconciler_env.h"
+#include "tmr_controller.h"
+
+static rec_env E;
+
+static void setup(void)
+{
+	rec_env_start(&E);
+}
+
+static void teardown(void)
+{
+	rec_env_stop(&E);
+}
+
+TestSuite(reconciler_tmr, .init = setup, .fini = teardown, .timeout = 120);
+
+#define TMR(name, state, extra)                                                        \
+	"apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"          \
+	"metadata: {name: " name ", namespace: app}\n"                                 \
+	"spec:\n  state: " state "\n  replicationPolicy: MirrorAllSnapshots\n"          \
+	"  volumeMappings:\n  - localPVCName: data\n" extra
+
+static void assert_no_loss(void)
+{
+	char *ledger = NULL;
+	int n = rec_env_ledger(&E, &ledger);
+	cr_expect_eq(n, 0, "data-loss ledger: %s", ledger);
+	free(ledger);
+}
+
+/* Source volume with data on A; DP volume on B behind PVC app/data; TMR established. */
+static void establish(void)
+{
+	rec_env_volume(&E, 0, "vol_src", "rw");
+	rec_env_write(&E, 0, "svm-a:vol_src");
+	rec_env_volume(&E, 1, "vol_dst", "dp");
+	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app",
+		       TMR("mirror", "established", "    remoteVolumeHandle: svm-a:vol_src\n"));
+	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000);
+	cr_assert_gt(n, 0, "never established; state '%s' message '%s'",
+		     rec_env_cond(&E, "app", "mirror", "state"),
+		     rec_env_cond(&E, "app", "mirror", "message"));
+}
+
+Test(reconciler_tmr, establish_creates_initializes_and_reports)
+{
+	establish();
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "localVolumeHandle"), "svm-b:vol_dst");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "remoteVolumeHandle"), "svm-a:vol_src");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "localPVCName"), "data");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "replicationPolicy"),
+			 "MirrorAllSnapshots");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "message"), "");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "observedGeneration"), "1");
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_tmr, "app", "mirror");
+	const cJSON *fin = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers");
+	cr_expect_str_eq(cJSON_GetArrayItem(fin, 0)->valuestring, "trident.netapp.io");
+	cJSON_Delete(o);
+	cr_expect_geq(rec_env_events(&E, "app", "mirror", "established"), 1,
+		      "Normal 'Desired state reached'");
+	/* exactly one relationship was created, and re-running changes nothing on ONTAP */
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/api/snapmirror/relationships"),
+		     1 + ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers"));
+	int patches = ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/snapmirror");
+	mg_rec_result res;
+	cr_assert_eq(mg_tmr_reconcile(&E.ctx_b, "app", "mirror", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_DONE);
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/snapmirror"), patches);
+	assert_no_loss();
+}
+
+Test(reconciler_tmr, establish_refuses_a_rw_destination)
+{
+	rec_env_volume(&E, 0, "vol_src", "rw");
+	rec_env_volume(&E, 1, "vol_dst", "rw");
+	rec_env_write(&E, 1, "svm-b:vol_dst");
+	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app",
+		       TMR("mirror", "established", "    remoteVolumeHandle: svm-a:vol_src\n"));
+	mg_rec_result res;
+	cr_assert_eq(mg_tmr_reconcile(&E.ctx_b, "app", "mirror", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_RETRY);
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "state"), "failed");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "message"),
+			 "Could not establish mirror: mirrors can only be established with empty "
+			 "DP volumes as the destination");
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/api/snapmirror/relationships"), 0);
+	cr_expect_geq(rec_env_events(&E, "app", "mirror", "failed"), 1);
+	assert_no_loss();
+}
+
+Test(reconciler_tmr, promote_quiesces_aborts_breaks_and_deletes_destination_only)
+{
+	establish();
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
+	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000);
+	cr_assert_gt(n, 0, "never promoted; '%s'", rec_env_cond(&E, "app", "mirror", "message"));
+	cr_expect_geq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/snapmirror/relationships/"),
+		      2, "quiesce and break");
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "DELETE", "destination_only=true"), 1);
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "DELETE", "source_only=true"), 0,
+		     "no release on promote");
+	/* the destination is writable now */
+	rec_env_write(&E, 1, "svm-b:vol_dst");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "observedGeneration"), "2");
+	assert_no_loss();
+}
+
+/* H1: the promoted snapshot has not reached the destination. Trident fails the TMR for good;
+ * here it waits (promoting, "Waiting for snapshot ...") and completes once it arrives, and
+ * the break restores to that snapshot. */
+Test(reconciler_tmr, h1_promote_waits_for_the_snapshot_then_restores_to_it)
+{
+	establish();
+	rec_env_write(&E, 0, "svm-a:vol_src");
+	rec_env_snapshot(&E, 0, "vol_src", "snap-1");
+	rec_env_patch_spec(&E, "app", "mirror",
+			   "{\"spec\":{\"state\":\"promoted\",\"volumeMappings\":[{\"localPVCName\":"
+			   "\"data\",\"remoteVolumeHandle\":\"svm-a:vol_src\","
+			   "\"promotedSnapshotHandle\":\"vol_src/snap-1\"}]}}");
+	for (int i = 0; i < 3; i++) {
+		mg_rec_result res;
+		cr_assert_eq(mg_tmr_reconcile(&E.ctx_b, "app", "mirror", &res), 0);
+		cr_expect_eq(res.outcome, MG_REC_RETRY);
+		cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "state"), "promoting");
+		cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "message"),
+				 "Waiting for snapshot vol_src/snap-1");
+	}
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/snapmirror/relationships/"),
+		     0, "nothing quiesced or broken while waiting");
+	/* a scheduled update brings the snapshot over */
+	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
+	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
+		     err.message);
+	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000);
+	cr_assert_gt(n, 0, "never promoted; '%s'", rec_env_cond(&E, "app", "mirror", "message"));
+	cr_expect(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-1"));
+	assert_no_loss();
+}

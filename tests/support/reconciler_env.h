@@ -1,0 +1,70 @@
+/* Test environment for the reconciler's integration tests: a real kube-sim and a real
+ * ontap-sim (two clusters: cluster-a/svm-a, the source; cluster-b/svm-b, the destination),
+ * a Kubernetes client, ONTAP clients whose job polling advances the simulator's virtual
+ * clock, and a reconciler context whose backend is cluster-b. */
+#ifndef RECONCILER_ENV_H
+#define RECONCILER_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "kube_support.h"
+#include "mirrorgate/k8s.h"
+#include "mirrorgate/ontap.h"
+#include "ontap_sim_proc.h"
+/* tests/support is built before it knows the reconciler component: reach it by path */
+#include "../../reconciler/rctx.h"
+
+typedef struct rec_env {
+	kube_sim_proc kube;
+	ontap_sim_proc ontap;
+	mg_k8s_client *k8s;
+	mg_ontap_client *ca, *cb; /* cluster-a, cluster-b */
+	mg_backend backend_a, backend_b;
+	mg_rctx ctx_b; /* the destination cluster's reconciler */
+	mg_rctx ctx_a; /* the source cluster's reconciler */
+} rec_env;
+
+void rec_env_start_at(rec_env *e, const char *bin_dir, const char *source_dir);
+#define rec_env_start(e) rec_env_start_at((e), MG_BIN_DIR, MG_SOURCE_DIR)
+void rec_env_stop(rec_env *e);
+
+/* ONTAP volume through the API: cluster 0 = a, 1 = b; type "rw" or "dp". */
+void rec_env_volume(rec_env *e, int cluster, const char *name, const char *type);
+/* A client write on a RW volume (bumps its generation); returns the generation. */
+long rec_env_write(rec_env *e, int cluster, const char *path);
+/* Snapshot on a RW volume through the API. */
+void rec_env_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
+/* Whether the ONTAP volume has the snapshot. */
+bool rec_env_has_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
+
+/* Namespace, then a bound PVC + PV whose volumeAttributes.internalName is `volume` (as
+ * Trident's CSI controller makes them). */
+void rec_env_pvc(rec_env *e, const char *ns, const char *pvc, const char *volume);
+/* Applies a YAML/JSON object (create). */
+void rec_env_create(rec_env *e, const mg_k8s_resource *r, const char *ns, const char *yaml);
+/* A merge patch on the TMR's spec. */
+void rec_env_patch_spec(rec_env *e, const char *ns, const char *name, const char *json);
+/* Current object, or NULL when gone. Caller frees. */
+cJSON *rec_env_get(rec_env *e, const mg_k8s_resource *r, const char *ns, const char *name);
+/* status.conditions[0].<field> of a TMR ("" when absent); copies into a static buffer. */
+const char *rec_env_cond(rec_env *e, const char *ns, const char *name, const char *field);
+
+/* Runs TMR passes (advancing the ONTAP clock by step_ms between them) until the TMR's
+ * condition state equals `state` and the pass settled, at most max_passes. Returns the
+ * number of passes, or -1. ctx selects the reconciler (ctx_a / ctx_b). */
+int rec_env_tmr_until(rec_env *e, mg_rctx *ctx, const char *ns, const char *name,
+		      const char *state, int max_passes, int64_t step_ms);
+/* Runs TMR passes until the TMR is gone (finalizer removed), at most max_passes. */
+int rec_env_tmr_until_gone(rec_env *e, mg_rctx *ctx, const char *ns, const char *name,
+			   int max_passes, int64_t step_ms);
+
+/* Number of entries in the ontap-sim data-loss ledger; *ops (may be NULL) gets the ledger
+ * as JSON text (caller frees). */
+int rec_env_ledger(rec_env *e, char **text);
+/* Count of Events with this reason about the named object. */
+int rec_env_events(rec_env *e, const char *ns, const char *name, const char *reason);
+
+#endif
