@@ -6,6 +6,7 @@
 
 #include "mirrorgate/doc.h"
 #include "mirrorgate/err.h"
+#include "mirrorgate/ontap_snapmirror.h"
 #include "mirrorgate/ontap_volume.h"
 #include "mirrorgate/strbuf.h"
 #include "../../reconciler/tmr_controller.h"
@@ -142,18 +143,18 @@ void rec_env_pvc(rec_env *e, const char *ns, const char *pvc, const char *volume
 	snprintf(buf, sizeof(buf), "{apiVersion: v1, kind: Namespace, metadata: {name: %s}}", ns);
 	rec_env_create(e, &mg_k8s_res_namespace, NULL, buf);
 	snprintf(buf, sizeof(buf),
-		 "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv-%s}\n"
+		 "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv-%s-%s}\n"
 		 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
 		 "  claimRef: {namespace: %s, name: %s}\n"
-		 "  csi:\n    driver: csi.trident.netapp.io\n    volumeHandle: pv-%s\n"
+		 "  csi:\n    driver: csi.trident.netapp.io\n    volumeHandle: pv-%s-%s\n"
 		 "    volumeAttributes: {internalName: %s, backendUUID: 0000-b}\n",
-		 pvc, ns, pvc, pvc, volume);
+		 ns, pvc, ns, pvc, ns, pvc, volume);
 	rec_env_create(e, &mg_k8s_res_pv, NULL, buf);
 	snprintf(buf, sizeof(buf),
 		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s, namespace: %s}\n"
 		 "spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n"
-		 "  storageClassName: trident\n  volumeName: pv-%s\n",
-		 pvc, ns, pvc);
+		 "  storageClassName: trident\n  volumeName: pv-%s-%s\n",
+		 pvc, ns, ns, pvc);
 	rec_env_create(e, &mg_k8s_res_pvc, ns, buf);
 }
 
@@ -259,4 +260,43 @@ int rec_env_events(rec_env *e, const char *ns, const char *name, const char *rea
 	}
 	cJSON_Delete(list);
 	return n;
+}
+
+void rec_env_fault(rec_env *e, const char *json)
+{
+	int st = ontap_sim_control(&e->ontap, "POST", "faults", json, NULL);
+	cr_assert_eq(st, 200, "fault %s refused (%d)", json, st);
+}
+
+void rec_env_clear_faults(rec_env *e)
+{
+	cr_assert_eq(ontap_sim_control(&e->ontap, "DELETE", "faults", NULL, NULL), 200);
+}
+
+bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t len)
+{
+	mg_ontap_relationship_filter f = {NULL, dest_path, false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	int rc = mg_ontap_relationship_get(e->cb, &f, &rel, &err);
+	cr_assert(rc == 0 || rc == MG_ENOTFOUND, "%s", err.message);
+	if (state && len)
+		snprintf(state, len, "%s", rc == 0 ? rel.state : "");
+	return rc == 0;
+}
+
+int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name)
+{
+	(void)e;
+	mg_rec_result res;
+	int rc = mg_tmr_reconcile(ctx, ns, name, &res);
+	cr_assert_eq(rc, 0, "reconcile: %s", mg_strerror(rc));
+	return (int)res.outcome;
+}
+
+void rec_env_delete(rec_env *e, const mg_k8s_resource *r, const char *ns, const char *name)
+{
+	mg_k8s_status st;
+	int rc = mg_k8s_delete(e->k8s, r, ns, name, NULL, NULL, &st);
+	cr_assert(rc == 0 || rc == MG_ENOTFOUND, "delete %s: %s", name, mg_strerror(rc));
 }

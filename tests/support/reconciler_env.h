@@ -67,4 +67,14 @@ int rec_env_ledger(rec_env *e, char **text);
 /* Count of Events with this reason about the named object. */
 int rec_env_events(rec_env *e, const char *ns, const char *name, const char *reason);
 
+/* POST /__sim/faults with this JSON; DELETE clears them all. */
+void rec_env_fault(rec_env *e, const char *json);
+void rec_env_clear_faults(rec_env *e);
+/* ONTAP relationship with this destination path as the destination cluster sees it; false
+ * when there is none. */
+bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t len);
+/* Runs one pass and returns its outcome. */
+int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name);
+/* Deletes an object (the API server keeps it while finalizers remain). */
+void rec_env_delete(rec_env *e, const mg_k8s_resource *r, const char *ns, const char *name);
 #endif
