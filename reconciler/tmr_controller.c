@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kobj.h"
+#include "metrics.h"
 #include "mirror_ops.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
@@ -72,6 +73,41 @@ static int reload(pass *p)
 	return rc;
 }
 
+static void tmr_key(const pass *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", p->ns, p->name);
+}
+
+/* Gauges of a settled pass: the reported state, and health and lag when known. */
+static void record_state(pass *p, const char *state)
+{
+	char key[600];
+	tmr_key(p, key, sizeof(key));
+	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_state", "tmr", key);
+	const char *l[] = {"tmr", key, "state", *state ? state : "none", NULL};
+	mg_metrics_set(p->c->metrics, "mirrorgate_tmr_state", l, 1);
+}
+
+static void record_relationship(pass *p, const mg_ontap_relationship *rel)
+{
+	char key[600];
+	tmr_key(p, key, sizeof(key));
+	const char *l[] = {"tmr", key, NULL};
+	mg_metrics_set(p->c->metrics, "mirrorgate_tmr_healthy", l, rel->healthy ? 1 : 0);
+	int64_t lag;
+	if (mg_duration_parse(&lag, rel->lag_time) == 0)
+		mg_metrics_set(p->c->metrics, "mirrorgate_tmr_lag_seconds", l, (double)lag);
+}
+
+static void forget_metrics(pass *p)
+{
+	char key[600];
+	tmr_key(p, key, sizeof(key));
+	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_state", "tmr", key);
+	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_healthy", "tmr", key);
+	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_lag_seconds", "tmr", key);
+}
+
 /* Writes the condition when it changed (H8), emitting Trident's Event with it. */
 static int write_status(pass *p)
 {
@@ -95,6 +131,7 @@ static int write_status(pass *p)
 		.observed_generation = mg_kobj_generation(p->obj),
 		.last_transition_time = now,
 	};
+	record_state(p, v.state);
 	if (!mg_tmr_status_changed(p->obj, &v))
 		return 0;
 	int rc = 0;
@@ -178,6 +215,7 @@ static void drive(pass *p, const drive_opts *o)
 					rel.state);
 		}
 		if (found) {
+			record_relationship(p, &rel);
 			if (rel.policy_name[0])
 				snprintf(p->policy, sizeof(p->policy), "%s", rel.policy_name);
 			if (rel.transfer_schedule[0])
@@ -308,6 +346,10 @@ static void drive(pass *p, const drive_opts *o)
 		mg_info("ONTAP step", "tmr", p->name, "namespace", p->ns, "step", mg_step_name(step),
 			"destination", p->target.local_path, NULL);
 		int rc = mg_mirror_step(&p->target, step, r, &args, &err);
+		const char *ml[] = {"operation", mg_step_name(step), "outcome",
+				    rc == 0 ? "success" : mg_mirror_err_transient(&err) ? "retry" : "error",
+				    NULL};
+		mg_metrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
 		if (rc != 0) {
 			if (mg_mirror_err_transient(&err)) {
 				/* a busy or unreachable ONTAP, or an outcome to re-read (H11) */
@@ -434,6 +476,7 @@ static int handle_deletion(pass *p)
 		return 0;
 	}
 	p->res->outcome = MG_REC_FORGET;
+	forget_metrics(p);
 	return 0;
 }
 
@@ -449,6 +492,7 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	int rc = reload(&p);
 	if (rc == MG_ENOTFOUND) {
 		res->outcome = MG_REC_FORGET;
+		forget_metrics(&p);
 		rc = 0;
 		goto out;
 	}

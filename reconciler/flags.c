@@ -1,0 +1,163 @@
+#include "flags.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirrorgate/err.h"
+
+const char mg_flags_usage[] =
+	"usage: mirrorgate-reconciler --config FILE [options]\n"
+	"  --config FILE            backends (YAML; see docs/operations.md) [MG_CONFIG]\n"
+	"  --kubeconfig FILE        kubeconfig; default: in-cluster service account [KUBECONFIG]\n"
+	"  --context NAME           kubeconfig context\n"
+	"  --namespace NS           watch one namespace (default: all)\n"
+	"  --workers N              parallel reconciles (default 2)\n"
+	"  --resync-period DUR      refresh of settled relationships: lag, health (default 5m)\n"
+	"  --metrics-addr ADDR      /healthz /readyz /metrics listener (default :8080)\n"
+	"  --leader-elect BOOL      run leader election (default true)\n"
+	"  --lease-namespace NS     Lease namespace (default: the client's namespace)\n"
+	"  --lease-name NAME        Lease name (default mirrorgate-reconciler)\n"
+	"  --identity ID            this replica's identity [POD_NAME] (default hostname-pid)\n"
+	"  --lease-duration DUR     (default 15s)\n"
+	"  --renew-deadline DUR     (default 10s)\n"
+	"  --retry-period DUR       (default 2s)\n"
+	"  --backoff-base DUR       first retry delay (default 500ms)\n"
+	"  --backoff-cap DUR        longest retry delay (default 5m)\n"
+	"  --log-level LEVEL        debug, info, warn, error (default info)\n";
+
+int mg_duration_flag(const char *s, uint64_t *ms)
+{
+	if (!s || !*s)
+		return MG_EINVAL;
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0 || v > 1e9)
+		return MG_EINVAL;
+	double mult;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600000;
+	else
+		return MG_EINVAL;
+	*ms = (uint64_t)(v * mult);
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		*out = true;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		*out = false;
+	else
+		return MG_EINVAL;
+	return 0;
+}
+
+int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len)
+{
+	memset(f, 0, sizeof(*f));
+	f->config = getenv("MG_CONFIG");
+	f->kubeconfig = getenv("KUBECONFIG");
+	f->identity = getenv("POD_NAME");
+	f->workers = 2;
+	f->resync_ms = 300000;
+	f->metrics_addr = ":8080";
+	f->leader_elect = true;
+	f->lease_ms = 15000;
+	f->renew_ms = 10000;
+	f->retry_ms = 2000;
+	f->backoff_base_ms = 500;
+	f->backoff_cap_ms = 300000;
+	f->log_level = "info";
+	enum { O_CONFIG = 1, O_KUBECONFIG, O_CONTEXT, O_NS, O_WORKERS, O_RESYNC, O_METRICS, O_LE,
+	       O_LNS, O_LNAME, O_ID, O_LDUR, O_RDL, O_RETRY, O_BBASE, O_BCAP, O_LOG, O_HELP };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, O_CONFIG},
+		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
+		{"context", required_argument, NULL, O_CONTEXT},
+		{"namespace", required_argument, NULL, O_NS},
+		{"workers", required_argument, NULL, O_WORKERS},
+		{"resync-period", required_argument, NULL, O_RESYNC},
+		{"metrics-addr", required_argument, NULL, O_METRICS},
+		{"leader-elect", required_argument, NULL, O_LE},
+		{"lease-namespace", required_argument, NULL, O_LNS},
+		{"lease-name", required_argument, NULL, O_LNAME},
+		{"identity", required_argument, NULL, O_ID},
+		{"lease-duration", required_argument, NULL, O_LDUR},
+		{"renew-deadline", required_argument, NULL, O_RDL},
+		{"retry-period", required_argument, NULL, O_RETRY},
+		{"backoff-base", required_argument, NULL, O_BBASE},
+		{"backoff-cap", required_argument, NULL, O_BCAP},
+		{"log-level", required_argument, NULL, O_LOG},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		int bad = 0;
+		switch (c) {
+		case O_CONFIG: f->config = optarg; break;
+		case O_KUBECONFIG: f->kubeconfig = optarg; break;
+		case O_CONTEXT: f->context = optarg; break;
+		case O_NS: f->ns = *optarg ? optarg : NULL; break;
+		case O_WORKERS: {
+			char *end = NULL;
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			bad = errno || *end || n < 1 || n > 32;
+			f->workers = (unsigned)n;
+			break;
+		}
+		case O_RESYNC: bad = mg_duration_flag(optarg, &f->resync_ms); break;
+		case O_METRICS: f->metrics_addr = optarg; break;
+		case O_LE: bad = parse_bool(optarg, &f->leader_elect); break;
+		case O_LNS: f->lease_ns = optarg; break;
+		case O_LNAME: f->lease_name = optarg; break;
+		case O_ID: f->identity = optarg; break;
+		case O_LDUR: bad = mg_duration_flag(optarg, &f->lease_ms); break;
+		case O_RDL: bad = mg_duration_flag(optarg, &f->renew_ms); break;
+		case O_RETRY: bad = mg_duration_flag(optarg, &f->retry_ms); break;
+		case O_BBASE: bad = mg_duration_flag(optarg, &f->backoff_base_ms); break;
+		case O_BCAP: bad = mg_duration_flag(optarg, &f->backoff_cap_ms); break;
+		case O_LOG: f->log_level = optarg; break;
+		case O_HELP: f->help = true; return 0;
+		default:
+			snprintf(why, why_len, "unknown or incomplete option %s", name);
+			return MG_EINVAL;
+		}
+		if (bad) {
+			snprintf(why, why_len, "bad value for %s: %s", name, optarg);
+			return MG_EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(why, why_len, "unexpected argument %s", argv[optind]);
+		return MG_EINVAL;
+	}
+	if (!f->config || !*f->config) {
+		snprintf(why, why_len, "--config is required");
+		return MG_EINVAL;
+	}
+	if (!(f->retry_ms < f->renew_ms && f->renew_ms < f->lease_ms)) {
+		snprintf(why, why_len, "need --retry-period < --renew-deadline < --lease-duration");
+		return MG_EINVAL;
+	}
+	if (f->backoff_base_ms == 0 || f->backoff_cap_ms < f->backoff_base_ms) {
+		snprintf(why, why_len, "need 0 < --backoff-base <= --backoff-cap");
+		return MG_EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* Command-line flags of mirrorgate-reconciler (environment variables as fallbacks). */
+#ifndef MG_RECONCILER_FLAGS_H
+#define MG_RECONCILER_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mg_flags {
+	const char *config;       /* --config / MG_CONFIG (required) */
+	const char *kubeconfig;   /* --kubeconfig / KUBECONFIG; NULL: in-cluster */
+	const char *context;      /* --context */
+	const char *ns;           /* --namespace: scope; NULL: all namespaces */
+	unsigned workers;         /* --workers (2) */
+	uint64_t resync_ms;       /* --resync-period (5m): refresh of settled TMRs */
+	const char *metrics_addr; /* --metrics-addr (":8080") */
+	bool leader_elect;        /* --leader-elect (true) */
+	const char *lease_ns;     /* --lease-namespace (the client's namespace) */
+	const char *lease_name;   /* --lease-name (mirrorgate-reconciler) */
+	const char *identity;     /* --identity / POD_NAME (hostname-pid) */
+	uint64_t lease_ms, renew_ms, retry_ms; /* --lease-duration 15s --renew-deadline 10s
+						* --retry-period 2s */
+	uint64_t backoff_base_ms, backoff_cap_ms; /* --backoff-base 500ms --backoff-cap 5m */
+	const char *log_level;    /* --log-level (info) */
+	bool help;
+} mg_flags;
+
+/* Parses argv. MG_EINVAL with a message in why. */
+int mg_flags_parse(mg_flags *out, int argc, char **argv, char *why, size_t why_len);
+/* "500ms", "15s", "5m", "1h", or plain seconds. */
+int mg_duration_flag(const char *s, uint64_t *ms);
+extern const char mg_flags_usage[];
+
+#endif

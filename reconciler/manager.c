@@ -1,0 +1,287 @@
+#include "manager.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lease_k8s.h"
+#include "mirrorgate/err.h"
+#include "mirrorgate/informer.h"
+#include "mirrorgate/log.h"
+#include "tmr_controller.h"
+
+#define MAX_WORKERS 32
+
+struct mg_manager {
+	mg_manager_opts o;
+	mg_workqueue *q;
+	mg_informer *tmr_inf;
+	mg_leader *leader;
+	mg_lease_k8s lease;
+	pthread_t workers[MAX_WORKERS];
+	unsigned nworkers;
+	pthread_t chores;
+	bool chores_started;
+	atomic_bool stop;
+	atomic_bool leading; /* only when leader election is off */
+};
+
+static void enqueue_obj(mg_manager *m, const char *kind, const cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
+	if (!cJSON_IsString(ns) || !cJSON_IsString(name))
+		return;
+	char key[600];
+	snprintf(key, sizeof(key), "%s/%s/%s", kind, ns->valuestring, name->valuestring);
+	if (mg_workqueue_add(m->q, key) != 0)
+		mg_warn("could not queue", "key", key, NULL);
+}
+
+static void on_tmr_add(void *ctx, const cJSON *obj)
+{
+	enqueue_obj(ctx, "tmr", obj);
+}
+
+static void on_tmr_update(void *ctx, const cJSON *old_obj, const cJSON *new_obj)
+{
+	(void)old_obj;
+	enqueue_obj(ctx, "tmr", new_obj);
+}
+
+static int enqueue_each(void *ctx, const cJSON *obj)
+{
+	enqueue_obj(ctx, "tmr", obj);
+	return 0;
+}
+
+static void started_leading(void *ctx)
+{
+	mg_manager *m = ctx;
+	/* everything gets a pass under the new leader: it may have been left mid-promote */
+	mg_informer_read_lock(m->tmr_inf);
+	mg_informer_each(m->tmr_inf, NULL, enqueue_each, m);
+	mg_informer_read_unlock(m->tmr_inf);
+	mg_metrics_set(m->o.metrics, "mirrorgate_leader", NULL, 1);
+}
+
+static void stopped_leading(void *ctx)
+{
+	mg_manager *m = ctx;
+	mg_metrics_set(m->o.metrics, "mirrorgate_leader", NULL, 0);
+}
+
+bool mg_manager_leading(mg_manager *m)
+{
+	return m->leader ? mg_leader_is_leader(m->leader) : atomic_load(&m->leading);
+}
+
+static bool may_act(void *ctx)
+{
+	return mg_manager_leading(ctx);
+}
+
+bool mg_manager_ready(void *manager)
+{
+	mg_manager *m = manager;
+	return m->tmr_inf && mg_informer_synced(m->tmr_inf);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static const char *outcome_name(enum mg_rec_outcome o)
+{
+	return o == MG_REC_DONE ? "done" : o == MG_REC_RETRY ? "retry" : "forget";
+}
+
+static void process(mg_manager *m, char *key)
+{
+	char kind[16] = "", ns[260] = "", name[260] = "";
+	const char *s1 = strchr(key, '/');
+	const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	if (!s2 || (size_t)(s1 - key) >= sizeof(kind) || (size_t)(s2 - s1 - 1) >= sizeof(ns) ||
+	    strlen(s2 + 1) >= sizeof(name)) {
+		mg_workqueue_forget(m->q, key);
+		return;
+	}
+	memcpy(kind, key, (size_t)(s1 - key));
+	memcpy(ns, s1 + 1, (size_t)(s2 - s1 - 1));
+	snprintf(name, sizeof(name), "%s", s2 + 1);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_rwlock_rdlock(&m->o.backends->lock);
+	mg_rctx c = {.kube = m->o.kube, .backends = m->o.backends->items,
+		     .nbackends = m->o.backends->len, .may_act = may_act, .may_act_ctx = m,
+		     .metrics = m->o.metrics, .refresh_ms = m->o.refresh_ms};
+	mg_rec_result res = {0};
+	int rc = MG_EINVAL;
+	if (strcmp(kind, "tmr") == 0)
+		rc = mg_tmr_reconcile(&c, ns, name, &res);
+	pthread_rwlock_unlock(&m->o.backends->lock);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	const char *lbl[] = {"controller", kind, NULL};
+	mg_metrics_observe(m->o.metrics, "mirrorgate_reconcile_duration_seconds", lbl, secs);
+	if (rc != 0) {
+		res.outcome = MG_REC_RETRY;
+		snprintf(res.reason, sizeof(res.reason), "%s", mg_strerror(rc));
+		mg_metrics_inc(m->o.metrics, "mirrorgate_reconcile_errors_total", lbl, 1);
+	}
+	const char *lbl2[] = {"controller", kind, "outcome", outcome_name(res.outcome), NULL};
+	mg_metrics_inc(m->o.metrics, "mirrorgate_reconcile_total", lbl2, 1);
+	switch (res.outcome) {
+	case MG_REC_DONE:
+		mg_workqueue_forget(m->q, key);
+		mg_workqueue_add_after(m->q, key, m->o.refresh_ms);
+		break;
+	case MG_REC_RETRY: {
+		uint64_t delay = 0;
+		mg_workqueue_add_rate_limited(m->q, key, &delay);
+		char d[32];
+		snprintf(d, sizeof(d), "%llu", (unsigned long long)delay);
+		mg_debug("requeued", "key", key, "reason", res.reason, "after_ms", d, NULL);
+		break;
+	}
+	case MG_REC_FORGET:
+		mg_workqueue_forget(m->q, key);
+		break;
+	}
+}
+
+static void *worker(void *arg)
+{
+	mg_manager *m = arg;
+	while (!atomic_load(&m->stop)) {
+		if (!mg_manager_leading(m)) {
+			sleep_ms(100);
+			continue;
+		}
+		char *key = NULL;
+		int rc = mg_workqueue_get(m->q, &key, 500);
+		if (rc == MG_EGONE)
+			break;
+		if (rc != 0)
+			continue;
+		process(m, key);
+		mg_workqueue_done(m->q, key);
+	}
+	return NULL;
+}
+
+static void *chores(void *arg)
+{
+	mg_manager *m = arg;
+	unsigned ticks = 0;
+	while (!atomic_load(&m->stop)) {
+		sleep_ms(200);
+		if (++ticks % 50 == 0) /* every 10 s */
+			mg_backends_refresh(m->o.backends);
+		mg_metrics_set(m->o.metrics, "mirrorgate_queue_depth", NULL,
+			       (double)mg_workqueue_len(m->q));
+	}
+	return NULL;
+}
+
+static const mg_metric_desc k_descs[] = {
+	{"mirrorgate_reconcile_total", "counter", "Reconcile passes by controller and outcome."},
+	{"mirrorgate_reconcile_errors_total", "counter", "Reconcile passes that returned an error."},
+	{"mirrorgate_reconcile_duration_seconds", "histogram", "Duration of reconcile passes."},
+	{"mirrorgate_ontap_calls_total", "counter", "ONTAP steps by operation and outcome."},
+	{"mirrorgate_tmr_state", "gauge", "1 for the state each TMR reports."},
+	{"mirrorgate_tmr_healthy", "gauge", "1 when the TMR's SnapMirror relationship is healthy."},
+	{"mirrorgate_tmr_lag_seconds", "gauge", "SnapMirror lag of the TMR's relationship."},
+	{"mirrorgate_queue_depth", "gauge", "Keys ready in the work queue."},
+	{"mirrorgate_leader", "gauge", "1 while this replica holds the leader lease."},
+};
+
+int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
+{
+	mg_manager *m = calloc(1, sizeof(*m));
+	if (!m)
+		return MG_ENOMEM;
+	m->o = *opts;
+	if (!m->o.workers)
+		m->o.workers = 2;
+	if (m->o.workers > MAX_WORKERS)
+		m->o.workers = MAX_WORKERS;
+	if (!m->o.refresh_ms)
+		m->o.refresh_ms = 300000;
+	if (m->o.metrics)
+		mg_metrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
+	int rc = mg_workqueue_new(&m->q, &m->o.queue);
+	if (rc != 0)
+		goto fail;
+	mg_informer_handlers h = {on_tmr_add, on_tmr_update, on_tmr_add, m};
+	mg_informer_opts io = {.ns = m->o.ns, .handlers = &h};
+	rc = mg_informer_new(&m->tmr_inf, m->o.kube, &mg_k8s_res_tmr, &io);
+	if (rc != 0)
+		goto fail;
+	if (m->o.leader_elect) {
+		snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
+			 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
+		snprintf(m->lease.name, sizeof(m->lease.name), "%s",
+			 m->o.lease_name ? m->o.lease_name : "mirrorgate-reconciler");
+		m->lease.kube = m->o.kube;
+		mg_lease_store store;
+		mg_lease_k8s_store(&store, &m->lease);
+		mg_leader_opts lo = m->o.leader;
+		lo.callbacks = (mg_leader_callbacks){started_leading, stopped_leading, m};
+		rc = mg_leader_new(&m->leader, &store, &lo);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = mg_informer_start(m->tmr_inf);
+	if (rc != 0)
+		goto fail;
+	for (; m->nworkers < m->o.workers; m->nworkers++)
+		if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
+			rc = MG_ENOMEM;
+			goto fail;
+		}
+	if (pthread_create(&m->chores, NULL, chores, m) != 0) {
+		rc = MG_ENOMEM;
+		goto fail;
+	}
+	m->chores_started = true;
+	if (m->leader) {
+		rc = mg_leader_start(m->leader);
+		if (rc != 0)
+			goto fail;
+	} else {
+		if (mg_informer_wait_synced(m->tmr_inf, 30000) != 0)
+			mg_warn("TMR cache not synced yet; starting anyway", NULL);
+		atomic_store(&m->leading, true);
+		started_leading(m);
+	}
+	*out = m;
+	return 0;
+fail:
+	mg_manager_stop(m);
+	return rc;
+}
+
+void mg_manager_stop(mg_manager *m)
+{
+	if (!m)
+		return;
+	atomic_store(&m->stop, true);
+	if (m->q)
+		mg_workqueue_shutdown(m->q);
+	/* stop acting first: the lease is released only after the workers are out */
+	for (unsigned i = 0; i < m->nworkers; i++)
+		pthread_join(m->workers[i], NULL);
+	if (m->chores_started)
+		pthread_join(m->chores, NULL);
+	mg_leader_free(m->leader);
+	mg_informer_free(m->tmr_inf);
+	mg_workqueue_free(m->q);
+	free(m);
+}
