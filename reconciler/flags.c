@@ -104,9 +104,15 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 	};
 	optind = 1;
 	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	int c, idx = -1;
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		char name[64];
+		if (c != '?' && c != ':' && idx >= 0)
+			snprintf(name, sizeof(name), "--%s", opts[idx].name);
+		else
+			snprintf(name, sizeof(name), "%s",
+				 optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+		idx = -1;
 		int bad = 0;
 		switch (c) {
 		case O_CONFIG: f->config = optarg; break;

@@ -170,7 +170,7 @@ static void *worker(void *arg)
 		int rc = mg_workqueue_get(q, &k, 2000);
 		if (rc != 0)
 			return NULL;
-		int i = atoi(k + 1); /* "k<digit>" fixture keys */
+		int i = (int)strtol(k + 1, NULL, 10); /* "k<digit>" fixture keys */
 		if (atomic_fetch_add(&busy[i], 1) != 0)
 			atomic_fetch_add(&overlaps, 1);
 		struct timespec ts = {0, 200000};
