@@ -7,6 +7,7 @@
 #include "kobj.h"
 #include "metrics.h"
 #include "mirror_ops.h"
+#include "volume_ref.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/ontap_volume.h"
@@ -371,44 +372,29 @@ static int resolve(pass *p, bool *resolved)
 {
 	*resolved = false;
 	const mg_tmr_mapping *m = &p->tmr.mappings[0];
-	mg_k8s_status st;
-	cJSON *pvc = NULL, *pv = NULL;
-	int rc = mg_k8s_get(&pvc, p->c->kube, &mg_k8s_res_pvc, p->ns, m->local_pvc_name, &st);
-	if (rc != 0 && rc != MG_ENOTFOUND)
-		goto out;
-	const char *pv_name = pvc ? mg_pvc_bound_pv(pvc) : NULL;
-	if (pv_name) {
-		rc = mg_k8s_get(&pv, p->c->kube, &mg_k8s_res_pv, NULL, pv_name, &st);
-		if (rc != 0 && rc != MG_ENOTFOUND)
-			goto out;
+	enum mg_resolve st;
+	char why[512], handle[256];
+	int rc = mg_volume_ref_resolve(p->c, p->ns, m->local_pvc_name, &p->target, &st, why,
+				       sizeof(why), handle, sizeof(handle));
+	if (rc != 0) {
+		retry(p, "resolve: %s", why);
+		return rc;
 	}
-	const char *internal = NULL, *handle = NULL, *why = NULL;
-	rc = 0;
-	if (mg_tmr_resolve_volume(pvc, pv, &internal, &handle, &why) != MG_RESOLVED) {
+	if (st == MG_RESOLVE_DEFER) {
 		retry(p, "%s", why);
-		goto out;
+		return 0;
 	}
-	mg_ontap_error err;
-	rc = mg_mirror_find_backend(p->c, internal, &p->target, &err);
-	if (rc == MG_ENOTFOUND) {
+	if (st == MG_RESOLVE_ERROR) {
 		p->state = MG_TMR_FAILED;
 		p->state_known = true;
-		set_msg(p, "Could not find volume at volume handle: %s", nz(handle));
-		rc = 0;
-		goto out;
-	}
-	if (rc != 0) {
-		retry(p, "backend lookup: %s", err.message);
-		goto out;
+		set_msg(p, "Could not find volume at volume handle: %s", handle);
+		return 0;
 	}
 	snprintf(p->local_handle, sizeof(p->local_handle), "%s", p->target.local_path);
 	snprintf(p->target.remote_path, sizeof(p->target.remote_path), "%s",
 		 nz(m->remote_volume_handle));
 	*resolved = true;
-out:
-	cJSON_Delete(pvc);
-	cJSON_Delete(pv);
-	return rc;
+	return 0;
 }
 
 static int handle_deletion(pass *p)
