@@ -11,14 +11,16 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/informer.h"
 #include "mirrorgate/log.h"
+#include "tamu_controller.h"
 #include "tmr_controller.h"
+#include "tsi_controller.h"
 
 #define MAX_WORKERS 32
 
 struct mg_manager {
 	mg_manager_opts o;
 	mg_workqueue *q;
-	mg_informer *tmr_inf;
+	mg_informer *tmr_inf, *tamu_inf, *tsi_inf;
 	mg_leader *leader;
 	mg_lease_k8s lease;
 	pthread_t workers[MAX_WORKERS];
@@ -42,30 +44,41 @@ static void enqueue_obj(mg_manager *m, const char *kind, const cJSON *obj)
 		mg_warn("could not queue", "key", key, NULL);
 }
 
-static void on_tmr_add(void *ctx, const cJSON *obj)
-{
-	enqueue_obj(ctx, "tmr", obj);
-}
+#define HANDLERS(kind)                                                               \
+	static void on_##kind##_add(void *ctx, const cJSON *obj)                     \
+	{                                                                            \
+		enqueue_obj(ctx, #kind, obj);                                        \
+	}                                                                            \
+	static void on_##kind##_update(void *ctx, const cJSON *o, const cJSON *n)    \
+	{                                                                            \
+		(void)o;                                                             \
+		enqueue_obj(ctx, #kind, n);                                          \
+	}                                                                            \
+	static int each_##kind(void *ctx, const cJSON *obj)                          \
+	{                                                                            \
+		enqueue_obj(ctx, #kind, obj);                                        \
+		return 0;                                                            \
+	}
+HANDLERS(tmr)
+HANDLERS(tamu)
+HANDLERS(tsi)
 
-static void on_tmr_update(void *ctx, const cJSON *old_obj, const cJSON *new_obj)
+static void enqueue_all(mg_informer *inf, int (*fn)(void *, const cJSON *), void *ctx)
 {
-	(void)old_obj;
-	enqueue_obj(ctx, "tmr", new_obj);
-}
-
-static int enqueue_each(void *ctx, const cJSON *obj)
-{
-	enqueue_obj(ctx, "tmr", obj);
-	return 0;
+	if (!inf)
+		return;
+	mg_informer_read_lock(inf);
+	mg_informer_each(inf, NULL, fn, ctx);
+	mg_informer_read_unlock(inf);
 }
 
 static void started_leading(void *ctx)
 {
 	mg_manager *m = ctx;
 	/* everything gets a pass under the new leader: it may have been left mid-promote */
-	mg_informer_read_lock(m->tmr_inf);
-	mg_informer_each(m->tmr_inf, NULL, enqueue_each, m);
-	mg_informer_read_unlock(m->tmr_inf);
+	enqueue_all(m->tmr_inf, each_tmr, m);
+	enqueue_all(m->tamu_inf, each_tamu, m);
+	enqueue_all(m->tsi_inf, each_tsi, m);
 	mg_metrics_set(m->o.metrics, "mirrorgate_leader", NULL, 1);
 }
 
@@ -88,7 +101,8 @@ static bool may_act(void *ctx)
 bool mg_manager_ready(void *manager)
 {
 	mg_manager *m = manager;
-	return m->tmr_inf && mg_informer_synced(m->tmr_inf);
+	return m->tmr_inf && mg_informer_synced(m->tmr_inf) && m->tamu_inf &&
+	       mg_informer_synced(m->tamu_inf) && m->tsi_inf && mg_informer_synced(m->tsi_inf);
 }
 
 static void sleep_ms(long ms)
@@ -125,6 +139,10 @@ static void process(mg_manager *m, char *key)
 	int rc = MG_EINVAL;
 	if (strcmp(kind, "tmr") == 0)
 		rc = mg_tmr_reconcile(&c, ns, name, &res);
+	else if (strcmp(kind, "tamu") == 0)
+		rc = mg_tamu_reconcile(&c, ns, name, &res);
+	else if (strcmp(kind, "tsi") == 0)
+		rc = mg_tsi_reconcile(&c, ns, name, &res);
 	pthread_rwlock_unlock(&m->o.backends->lock);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -224,6 +242,16 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	rc = mg_informer_new(&m->tmr_inf, m->o.kube, &mg_k8s_res_tmr, &io);
 	if (rc != 0)
 		goto fail;
+	mg_informer_handlers ha = {on_tamu_add, on_tamu_update, NULL, m};
+	io.handlers = &ha;
+	rc = mg_informer_new(&m->tamu_inf, m->o.kube, &mg_k8s_res_tamu, &io);
+	if (rc != 0)
+		goto fail;
+	mg_informer_handlers hs = {on_tsi_add, on_tsi_update, on_tsi_add, m};
+	io.handlers = &hs;
+	rc = mg_informer_new(&m->tsi_inf, m->o.kube, &mg_k8s_res_tsi, &io);
+	if (rc != 0)
+		goto fail;
 	if (m->o.leader_elect) {
 		snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
 			 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
@@ -238,8 +266,8 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		if (rc != 0)
 			goto fail;
 	}
-	rc = mg_informer_start(m->tmr_inf);
-	if (rc != 0)
+	if ((rc = mg_informer_start(m->tmr_inf)) != 0 || (rc = mg_informer_start(m->tamu_inf)) != 0 ||
+	    (rc = mg_informer_start(m->tsi_inf)) != 0)
 		goto fail;
 	for (; m->nworkers < m->o.workers; m->nworkers++)
 		if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
@@ -282,6 +310,8 @@ void mg_manager_stop(mg_manager *m)
 		pthread_join(m->chores, NULL);
 	mg_leader_free(m->leader);
 	mg_informer_free(m->tmr_inf);
+	mg_informer_free(m->tamu_inf);
+	mg_informer_free(m->tsi_inf);
 	mg_workqueue_free(m->q);
 	free(m);
 }

@@ -1,0 +1,282 @@
+#include "tamu_controller.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kobj.h"
+#include "metrics.h"
+#include "mirrorgate/err.h"
+#include "mirrorgate/log.h"
+#include "mirrorgate/model.h"
+#include "mirrorgate/reconcile.h"
+#include "mirrorgate/reconcile_tamu.h"
+#include "volume_ref.h"
+
+static void retry(mg_rec_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void retry(mg_rec_result *res, const char *fmt, ...)
+{
+	res->outcome = MG_REC_RETRY;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int set_str(cJSON *obj, const char *key, const char *value)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	if (!value || !*value)
+		return 0; /* omitempty, as Trident's fields */
+	return cJSON_AddStringToObject(obj, key, value) ? 0 : MG_ENOMEM;
+}
+
+/* One plain update of the TAMU: status fields (NULL leaves a field as it is) and our
+ * finalizer present or not. */
+typedef struct tamu_write {
+	const char *state, *message, *local, *remote, *snapshot, *previous, *completion;
+	bool finalizer;
+} tamu_write;
+
+static int write_tamu(const mg_rctx *c, const cJSON *obj, const tamu_write *w)
+{
+	if (!mg_rctx_may_act(c))
+		return MG_EAUTH;
+	int rc = MG_ENOMEM;
+	cJSON *copy = cJSON_Duplicate(obj, true);
+	if (!copy)
+		return MG_ENOMEM;
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(copy, "status");
+	if (!cJSON_IsObject(st)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, "status");
+		st = cJSON_AddObjectToObject(copy, "status");
+		if (!st)
+			goto out;
+	}
+	const struct {
+		const char *key, *value;
+	} f[] = {{"state", w->state},
+		 {"message", w->message},
+		 {"localVolumeHandle", w->local},
+		 {"remoteVolumeHandle", w->remote},
+		 {"snapshotHandle", w->snapshot},
+		 {"previousTransferTime", w->previous},
+		 {"completionTime", w->completion}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].value && set_str(st, f[i].key, f[i].value) != 0)
+			goto out;
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
+	cJSON *fins = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
+	if (!cJSON_IsArray(fins)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "finalizers");
+		fins = cJSON_AddArrayToObject(md, "finalizers");
+		if (!fins)
+			goto out;
+	}
+	for (int i = cJSON_GetArraySize(fins) - 1; i >= 0; i--) {
+		cJSON *it = cJSON_GetArrayItem(fins, i);
+		if (cJSON_IsString(it) && strcmp(it->valuestring, MG_TAMU_FINALIZER) == 0)
+			cJSON_DeleteItemFromArray(fins, i);
+	}
+	if (w->finalizer) {
+		cJSON *s = cJSON_CreateString(MG_TAMU_FINALIZER);
+		if (!s)
+			goto out;
+		cJSON_AddItemToArray(fins, s);
+	}
+	mg_k8s_status kst;
+	rc = mg_k8s_update(NULL, c->kube, &mg_k8s_res_tamu, mg_kobj_str(obj, "metadata", "namespace"),
+			   copy, &kst);
+	if (rc == MG_ENOTFOUND && !w->finalizer)
+		rc = 0;
+out:
+	cJSON_Delete(copy);
+	return rc;
+}
+
+static int finish(const mg_rctx *c, const cJSON *obj, bool ok, const char *message,
+		  mg_rec_result *res)
+{
+	char now[40];
+	mg_rctx_now_rfc3339(c, now, sizeof(now));
+	tamu_write w = {.state = ok ? MG_TAMU_SUCCEEDED : MG_TAMU_FAILED,
+			.message = ok ? "" : message,
+			.completion = now,
+			.finalizer = false};
+	int rc = write_tamu(c, obj, &w);
+	if (rc != 0) {
+		retry(res, "TAMU status write: %s", mg_strerror(rc));
+		return 0;
+	}
+	mg_info("TAMU finished", "tamu", mg_kobj_str(obj, "metadata", "name"), "state", w.state,
+		"message", w.message, NULL);
+	res->outcome = MG_REC_FORGET;
+	return 0;
+}
+
+int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	cJSON *obj = NULL, *tmr_obj = NULL;
+	mg_tamu tamu;
+	mg_tmr tmr;
+	memset(&tmr, 0, sizeof(tmr));
+	mg_field_errors errs = {0};
+	mg_k8s_status kst;
+	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_tamu, ns, name, &kst);
+	if (rc == MG_ENOTFOUND) {
+		res->outcome = MG_REC_FORGET;
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		retry(res, "read TAMU: %s", mg_strerror(rc));
+		rc = 0;
+		goto out;
+	}
+	rc = mg_tamu_decode(&tamu, obj, &errs);
+	if (rc != 0)
+		goto out;
+	bool has_fin = mg_kobj_has_finalizer(obj, MG_TAMU_FINALIZER);
+	if (mg_kobj_deleting(obj)) {
+		/* deleting a TAMU cancels nothing on ONTAP; it only lets go */
+		if (has_fin) {
+			tamu_write w = {.finalizer = false};
+			rc = write_tamu(c, obj, &w);
+			if (rc != 0) {
+				retry(res, "finalizer removal: %s", mg_strerror(rc));
+				rc = 0;
+				goto out;
+			}
+		}
+		res->outcome = MG_REC_FORGET;
+		goto out;
+	}
+	if (tamu.tmr_name && *tamu.tmr_name) {
+		rc = mg_k8s_get(&tmr_obj, c->kube, &mg_k8s_res_tmr, ns, tamu.tmr_name, &kst);
+		if (rc != 0 && rc != MG_ENOTFOUND) {
+			retry(res, "read TMR: %s", mg_strerror(rc));
+			rc = 0;
+			goto out;
+		}
+		rc = tmr_obj ? mg_tmr_decode(&tmr, tmr_obj, &errs) : 0;
+		if (rc != 0)
+			goto out;
+	}
+	mg_tamu_view v = {.tamu = &tamu, .has_finalizer = has_fin,
+			  .completed = mg_kobj_str(obj, "status", "completionTime") != NULL,
+			  .tmr = tmr_obj ? &tmr : NULL};
+	char msg[768];
+	enum mg_tamu_action a = mg_tamu_check(&v, msg, sizeof(msg));
+	if (a == MG_TAMU_IGNORE) {
+		res->outcome = MG_REC_FORGET;
+		goto out;
+	}
+	if (a == MG_TAMU_FAIL) {
+		rc = finish(c, obj, false, msg, res);
+		goto out;
+	}
+	/* START and POLL both need the destination relationship */
+	mg_mirror_target t;
+	enum mg_resolve rs;
+	char why[512], handle[256];
+	const char *pvc = tmr.has_condition && tmr.condition.local_pvc_name
+				  ? tmr.condition.local_pvc_name
+				  : (tmr.nmappings ? tmr.mappings[0].local_pvc_name : NULL);
+	rc = mg_volume_ref_resolve(c, ns, pvc, &t, &rs, why, sizeof(why), handle, sizeof(handle));
+	if (rc != 0 || rs == MG_RESOLVE_DEFER) {
+		retry(res, "resolve: %s", why);
+		rc = 0;
+		goto out;
+	}
+	if (rs == MG_RESOLVE_ERROR) {
+		snprintf(msg, sizeof(msg), "could not find volume '%.200s' in mirrorgate's backends; %.400s",
+			 handle, why);
+		rc = finish(c, obj, false, msg, res);
+		goto out;
+	}
+	const char *remote = tmr.has_condition && tmr.condition.remote_volume_handle
+				     ? tmr.condition.remote_volume_handle
+				     : "";
+	snprintf(t.remote_path, sizeof(t.remote_path), "%s", remote);
+	mg_ontap_relationship rel;
+	bool found;
+	mg_ontap_error err;
+	if (mg_mirror_read(&t, &rel, &found, &err) != 0) {
+		retry(res, "read relationship: %s", err.message);
+		goto out;
+	}
+	if (a == MG_TAMU_POLL) {
+		const char *prev = mg_kobj_str(obj, "status", "previousTransferTime");
+		char end[64];
+		enum mg_tamu_action r = mg_tamu_transfer_result(found ? &rel : NULL, prev, msg,
+								sizeof(msg), end, sizeof(end));
+		if (r == MG_TAMU_WAIT)
+			retry(res, "transfer running");
+		else
+			rc = finish(c, obj, r == MG_TAMU_SUCCEED, msg, res);
+		goto out;
+	}
+	/* START */
+	if (!found) {
+		rc = finish(c, obj, false,
+			    "mirror update failed, the SnapMirror relationship does not exist", res);
+		goto out;
+	}
+	if (strcmp(rel.policy_type, "sync") == 0) {
+		snprintf(msg, sizeof(msg),
+			 "mirror update failed: TAMU %s cannot be executed for TMR %s is a "
+			 "synchronous relationship",
+			 name, tamu.tmr_name);
+		rc = finish(c, obj, false, msg, res);
+		goto out;
+	}
+	const char *snap = NULL;
+	if (!mg_tamu_snapshot_name(tamu.snapshot_handle, &snap)) { /* mg_tamu_check said ok */
+		rc = MG_EINVAL;
+		goto out;
+	}
+	tamu_write w = {.state = MG_TAMU_IN_PROGRESS,
+			.message = "",
+			.local = t.local_path,
+			.remote = remote,
+			.snapshot = tamu.snapshot_handle ? tamu.snapshot_handle : "",
+			/* ONTAP's own string, with its fraction: compared to the next end time */
+			.previous = rel.transfer_end_time,
+			.finalizer = true};
+	rc = write_tamu(c, obj, &w);
+	if (rc != 0) {
+		retry(res, "TAMU in-progress write: %s", mg_strerror(rc));
+		rc = 0;
+		goto out;
+	}
+	rc = mg_ontap_transfer_start(t.backend->ontap, rel.uuid, snap, NULL, &err);
+	const char *ml[] = {"operation", "update", "outcome", rc == 0 ? "success" : "error", NULL};
+	mg_metrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+	if (rc != 0) {
+		if (mg_mirror_err_transient(&err)) {
+			/* busy: a running transfer ends after previousTransferTime as well */
+			retry(res, "transfer start: %s", err.message);
+			rc = 0;
+			goto out;
+		}
+		cJSON *fresh = NULL;
+		rc = mg_k8s_get(&fresh, c->kube, &mg_k8s_res_tamu, ns, name, &kst);
+		if (rc == 0)
+			rc = finish(c, fresh, false, err.message, res);
+		else
+			retry(res, "re-read TAMU: %s", mg_strerror(rc));
+		cJSON_Delete(fresh);
+		rc = 0;
+		goto out;
+	}
+	mg_info("TAMU transfer started", "tamu", name, "destination", t.local_path, "snapshot",
+		snap ? snap : "(new)", NULL);
+	retry(res, "mirror update started");
+out:
+	mg_fe_clear(&errs);
+	mg_tmr_free(&tmr);
+	cJSON_Delete(tmr_obj);
+	cJSON_Delete(obj);
+	return rc;
+}

@@ -1,0 +1,145 @@
+#include "tsi_controller.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kobj.h"
+#include "mirrorgate/err.h"
+#include "mirrorgate/log.h"
+#include "mirrorgate/model.h"
+#include "mirrorgate/reconcile_resolve.h"
+
+static void retry(mg_rec_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void retry(mg_rec_result *res, const char *fmt, ...)
+{
+	res->outcome = MG_REC_RETRY;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static bool blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* Writes {snapshotHandle, observedGeneration, lastTransitionTime} when the handle changed. */
+static int write_handle(const mg_rctx *c, const cJSON *obj, const char *handle, bool *written)
+{
+	*written = false;
+	const char *cur = mg_kobj_str(obj, "status", "snapshotHandle");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	if (cJSON_IsObject(st) && strcmp(cur ? cur : "", handle) == 0)
+		return 0;
+	char now[40];
+	mg_rctx_now_rfc3339(c, now, sizeof(now));
+	cJSON *status = cJSON_CreateObject();
+	if (!status || !cJSON_AddStringToObject(status, "snapshotHandle", handle) ||
+	    !cJSON_AddNumberToObject(status, "observedGeneration",
+				     (double)mg_kobj_generation(obj)) ||
+	    !cJSON_AddStringToObject(status, "lastTransitionTime", now)) {
+		cJSON_Delete(status);
+		return MG_ENOMEM;
+	}
+	int rc = mg_kobj_write_status(NULL, c, &mg_k8s_res_tsi, obj, status, true);
+	*written = rc == 0;
+	return rc;
+}
+
+int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	cJSON *obj = NULL, *vs = NULL, *vsc = NULL;
+	mg_k8s_status kst;
+	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_tsi, ns, name, &kst);
+	if (rc == MG_ENOTFOUND) {
+		res->outcome = MG_REC_FORGET;
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		retry(res, "read TSI: %s", mg_strerror(rc));
+		rc = 0;
+		goto out;
+	}
+	bool deleting = mg_kobj_deleting(obj);
+	if (deleting || !mg_kobj_has_finalizer(obj, MG_TRIDENT_FINALIZER)) {
+		cJSON *updated = NULL;
+		rc = mg_kobj_set_finalizer(&updated, c, &mg_k8s_res_tsi, obj, MG_TRIDENT_FINALIZER,
+					   !deleting);
+		if (rc != 0 || deleting || !updated) {
+			cJSON_Delete(updated);
+			if (rc != 0)
+				retry(res, "finalizer: %s", mg_strerror(rc));
+			else
+				res->outcome = MG_REC_FORGET;
+			rc = 0;
+			goto out;
+		}
+		cJSON_Delete(obj);
+		obj = updated;
+	}
+	const char *snap = mg_kobj_str(obj, "spec", "snapshotName");
+	bool written;
+	if (blank(snap)) {
+		rc = write_handle(c, obj, "", &written);
+		if (rc == 0 && written)
+			mg_kobj_event(c, obj, "Warning", "invalid", "snapshotName must be set");
+		if (rc != 0)
+			retry(res, "status: %s", mg_strerror(rc));
+		else
+			res->outcome = MG_REC_DONE;
+		rc = 0;
+		goto out;
+	}
+	rc = mg_k8s_get(&vs, c->kube, &mg_k8s_res_vs, ns, snap, &kst);
+	if (rc != 0 && rc != MG_ENOTFOUND) {
+		retry(res, "read VolumeSnapshot: %s", mg_strerror(rc));
+		rc = 0;
+		goto out;
+	}
+	const char *content = vs ? mg_vs_bound_content(vs) : NULL;
+	if (content) {
+		rc = mg_k8s_get(&vsc, c->kube, &mg_k8s_res_vsc, NULL, content, &kst);
+		if (rc != 0 && rc != MG_ENOTFOUND) {
+			retry(res, "read VolumeSnapshotContent: %s", mg_strerror(rc));
+			rc = 0;
+			goto out;
+		}
+	}
+	rc = 0;
+	char handle[512], why[512];
+	enum mg_resolve r = mg_tsi_resolve(vs, vsc, ns, snap, handle, sizeof(handle), why,
+					   sizeof(why));
+	if (r == MG_RESOLVE_DEFER) {
+		retry(res, "%s", why);
+		goto out;
+	}
+	if (r == MG_RESOLVE_ERROR) {
+		/* Trident writes no status here; the Event says why */
+		mg_kobj_event(c, obj, "Warning", "updateFailed", why);
+		mg_warn("TSI cannot be resolved", "tsi", name, "why", why, NULL);
+		res->outcome = MG_REC_DONE;
+		goto out;
+	}
+	int wrc = write_handle(c, obj, handle, &written);
+	if (wrc != 0) {
+		mg_kobj_event(c, obj, "Warning", "updateFailed", "Snapshot info could not be updated");
+		retry(res, "status: %s", mg_strerror(wrc));
+		goto out;
+	}
+	if (written)
+		mg_kobj_event(c, obj, "Normal", "updated", "Snapshot info updated");
+	res->outcome = MG_REC_DONE;
+out:
+	cJSON_Delete(vsc);
+	cJSON_Delete(vs);
+	cJSON_Delete(obj);
+	return rc;
+}
