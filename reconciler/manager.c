@@ -11,6 +11,7 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/informer.h"
 #include "mirrorgate/log.h"
+#include "pvc_protect.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"
 #include "tsi_controller.h"
@@ -20,7 +21,7 @@
 struct mg_manager {
 	mg_manager_opts o;
 	mg_workqueue *q;
-	mg_informer *tmr_inf, *tamu_inf, *tsi_inf;
+	mg_informer *tmr_inf, *tamu_inf, *tsi_inf, *pvc_inf;
 	mg_leader *leader;
 	mg_lease_k8s lease;
 	pthread_t workers[MAX_WORKERS];
@@ -62,6 +63,7 @@ static void enqueue_obj(mg_manager *m, const char *kind, const cJSON *obj)
 HANDLERS(tmr)
 HANDLERS(tamu)
 HANDLERS(tsi)
+HANDLERS(pvc)
 
 static void enqueue_all(mg_informer *inf, int (*fn)(void *, const cJSON *), void *ctx)
 {
@@ -79,6 +81,7 @@ static void started_leading(void *ctx)
 	enqueue_all(m->tmr_inf, each_tmr, m);
 	enqueue_all(m->tamu_inf, each_tamu, m);
 	enqueue_all(m->tsi_inf, each_tsi, m);
+	enqueue_all(m->pvc_inf, each_pvc, m);
 	mg_metrics_set(m->o.metrics, "mirrorgate_leader", NULL, 1);
 }
 
@@ -102,7 +105,8 @@ bool mg_manager_ready(void *manager)
 {
 	mg_manager *m = manager;
 	return m->tmr_inf && mg_informer_synced(m->tmr_inf) && m->tamu_inf &&
-	       mg_informer_synced(m->tamu_inf) && m->tsi_inf && mg_informer_synced(m->tsi_inf);
+	       mg_informer_synced(m->tamu_inf) && m->tsi_inf && mg_informer_synced(m->tsi_inf) && m->pvc_inf &&
+	       mg_informer_synced(m->pvc_inf);
 }
 
 static void sleep_ms(long ms)
@@ -143,6 +147,8 @@ static void process(mg_manager *m, char *key)
 		rc = mg_tamu_reconcile(&c, ns, name, &res);
 	else if (strcmp(kind, "tsi") == 0)
 		rc = mg_tsi_reconcile(&c, ns, name, &res);
+	else if (strcmp(kind, "pvc") == 0)
+		rc = mg_pvc_reconcile(&c, ns, name, &res);
 	pthread_rwlock_unlock(&m->o.backends->lock);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -252,6 +258,12 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	rc = mg_informer_new(&m->tsi_inf, m->o.kube, &mg_k8s_res_tsi, &io);
 	if (rc != 0)
 		goto fail;
+	/* PVCs only matter once they carry our finalizer; the pass returns at once otherwise */
+	mg_informer_handlers hp = {on_pvc_add, on_pvc_update, NULL, m};
+	io.handlers = &hp;
+	rc = mg_informer_new(&m->pvc_inf, m->o.kube, &mg_k8s_res_pvc, &io);
+	if (rc != 0)
+		goto fail;
 	if (m->o.leader_elect) {
 		snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
 			 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
@@ -267,7 +279,7 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 			goto fail;
 	}
 	if ((rc = mg_informer_start(m->tmr_inf)) != 0 || (rc = mg_informer_start(m->tamu_inf)) != 0 ||
-	    (rc = mg_informer_start(m->tsi_inf)) != 0)
+	    (rc = mg_informer_start(m->tsi_inf)) != 0 || (rc = mg_informer_start(m->pvc_inf)) != 0)
 		goto fail;
 	for (; m->nworkers < m->o.workers; m->nworkers++)
 		if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
@@ -312,6 +324,7 @@ void mg_manager_stop(mg_manager *m)
 	mg_informer_free(m->tmr_inf);
 	mg_informer_free(m->tamu_inf);
 	mg_informer_free(m->tsi_inf);
+	mg_informer_free(m->pvc_inf);
 	mg_workqueue_free(m->q);
 	free(m);
 }

@@ -7,6 +7,7 @@
 #include "kobj.h"
 #include "metrics.h"
 #include "mirror_ops.h"
+#include "pvc_protect.h"
 #include "volume_ref.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
@@ -537,6 +538,14 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	p.res->outcome = MG_REC_DONE;
 	drive_opts o = {0};
 	drive(&p, &o);
+	if (p.state_known && (p.state == MG_TMR_ESTABLISHED || p.state == MG_TMR_REESTABLISHED) &&
+	    p.state == p.desired) {
+		/* the relationship exists now: record it on the PVC and protect the PVC */
+		int prc = mg_pvc_protect(c, ns, p.tmr.mappings[0].local_pvc_name,
+					 p.target.remote_path, "destination", name);
+		if (prc != 0)
+			retry(&p, "PVC protection: %s", mg_strerror(prc));
+	}
 	rc = write_status(&p);
 	if (rc != 0 && res->outcome != MG_REC_RETRY)
 		retry(&p, "status write: %s", mg_strerror(rc));

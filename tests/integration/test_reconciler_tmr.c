@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mirrorgate/err.h"
+#include "mirrorgate/history.h"
 #include "mirrorgate/k8s.h"
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
@@ -68,6 +69,19 @@ Test(reconciler_tmr, establish_creates_initializes_and_reports)
 	const cJSON *fin = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers");
 	cr_expect_str_eq(cJSON_GetArrayItem(fin, 0)->valuestring, "trident.netapp.io");
 	cJSON_Delete(o);
+	/* the PVC records the relationship for the webhook and is protected */
+	cJSON *pvc = rec_env_get(&E, &mg_k8s_res_pvc, "app", "data");
+	const cJSON *md = cJSON_GetObjectItem(pvc, "metadata");
+	const cJSON *hist = cJSON_GetObjectItem(cJSON_GetObjectItem(md, "annotations"),
+						"mirrorgate.io/replication-history");
+	cr_assert(cJSON_IsString(hist), "history annotation");
+	bool listed = false;
+	cr_expect_eq(mg_history_contains(hist->valuestring, "svm-a:vol_src", &listed), 0);
+	cr_expect(listed, "%s", hist->valuestring);
+	cr_expect(strstr(hist->valuestring, "\"role\":\"destination\""), "%s", hist->valuestring);
+	cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(md, "finalizers"), 0)->valuestring,
+			 "mirrorgate.io/replication");
+	cJSON_Delete(pvc);
 	cr_expect_geq(rec_env_events(&E, "app", "mirror", "established"), 1,
 		      "Normal 'Desired state reached'");
 	/* exactly one relationship was created, and re-running changes nothing on ONTAP */

@@ -9,6 +9,7 @@
 #include "mirrorgate/k8s.h"
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
+#include "pvc_protect.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -307,14 +308,29 @@ Test(reconciler_states, deleting_a_source_tmr_releases_the_source_metadata)
 	assert_no_loss();
 }
 
-Test(reconciler_states, deleting_with_the_pvc_gone_touches_nothing)
+/* A PVC in a relationship is protected: deleting it releases the relationship on ONTAP
+ * (destination record removed, nothing broken) before the PVC goes; the TMR deleted after
+ * that has nothing left on ONTAP and lets go without a call. */
+Test(reconciler_states, deleting_the_pvc_releases_then_the_tmr_touches_nothing)
 {
 	establish();
 	rec_env_delete(&E, &mg_k8s_res_pvc, "app", "data");
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "data");
+	cr_assert_not_null(o, "held by mirrorgate's finalizer");
+	cJSON_Delete(o);
+	mg_rec_result res;
+	cr_assert_eq(mg_pvc_reconcile(&E.ctx_b, "app", "data", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_FORGET, "%s", res.reason);
+	o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "data");
+	cr_expect_null(o, "the PVC is gone once the relationship is released");
+	cJSON_Delete(o);
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "DELETE", "destination_only=true"), 1);
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/snapmirror"), 0,
+		     "no quiesce, no break");
 	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror");
 	int before = mutations();
 	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 3, 0), 0);
 	cr_expect_eq(mutations(), before);
-	cr_expect(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
 	assert_no_loss();
 }
