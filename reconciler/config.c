@@ -76,7 +76,7 @@ int mg_config_parse(mg_config *out, const char *text, size_t len, char *why, siz
 		    (rc = field(bc->svm, sizeof(bc->svm), b, "svm", true, i, why, why_len)) ||
 		    (rc = field(bc->credentials_file, sizeof(bc->credentials_file), b,
 				"credentialsFile", true, i, why, why_len)) ||
-		    (rc = field(bc->ca_file, sizeof(bc->ca_file), b, "trustedCAFile", false, i, why,
+		    (rc = field(bc->ca_file, sizeof(bc->ca_file), b, "trustedCAFile", true, i, why,
 				why_len)) ||
 		    (rc = field(bc->policy, sizeof(bc->policy), b, "replicationPolicy", false, i,
 				why, why_len)) ||

@@ -5,7 +5,7 @@
  *     managementLIF: https://10.0.0.2        # or host[:port]; https is implied
  *     svm: svm-b
  *     credentialsFile: /etc/mirrorgate/ontap-b/credentials   # from a Secret
- *     trustedCAFile: /etc/mirrorgate/ontap-b/ca.pem          # optional: system CAs
+ *     trustedCAFile: /etc/mirrorgate/ontap-b/ca.pem          # required: verifies ONTAP
  *     replicationPolicy: MirrorAllSnapshots                   # optional default
  *     replicationSchedule: 5min                               # optional default
  *

@@ -21,6 +21,7 @@ typedef struct mg_flags {
 	uint64_t lease_ms, renew_ms, retry_ms; /* --lease-duration 15s --renew-deadline 10s
 						* --retry-period 2s */
 	uint64_t backoff_base_ms, backoff_cap_ms; /* --backoff-base 500ms --backoff-cap 5m */
+	uint64_t topology_ms;     /* --topology-period (1m) */
 	const char *log_level;    /* --log-level (info) */
 	bool help;
 } mg_flags;

@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 			   .renew_deadline_ms = f.renew_ms, .retry_period_ms = f.retry_ms},
 		.lease_ns = f.lease_ns,
 		.lease_name = f.lease_name,
+		.topology_ms = f.topology_ms,
 	};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

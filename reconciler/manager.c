@@ -14,6 +14,7 @@
 #include "pvc_protect.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"
+#include "topology_pub.h"
 #include "tsi_controller.h"
 
 #define MAX_WORKERS 32
@@ -200,12 +201,37 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void publish_topology(mg_manager *m)
+{
+	pthread_rwlock_rdlock(&m->o.backends->lock);
+	mg_rctx c = {.kube = m->o.kube, .backends = m->o.backends->items,
+		     .nbackends = m->o.backends->len, .may_act = may_act, .may_act_ctx = m};
+	cJSON *topo = NULL;
+	int rc = mg_topology_collect(&c, &topo);
+	pthread_rwlock_unlock(&m->o.backends->lock);
+	bool written = false;
+	if (rc == 0)
+		rc = mg_topology_publish(&c, m->o.topology_ns ? m->o.topology_ns : m->lease.ns,
+					 m->o.topology_name ? m->o.topology_name
+							    : "mirrorgate-topology",
+					 topo, &written);
+	cJSON_Delete(topo);
+	if (rc != 0)
+		mg_warn("topology not published", "error", mg_strerror(rc), NULL);
+}
+
 static void *chores(void *arg)
 {
 	mg_manager *m = arg;
 	unsigned ticks = 0;
+	uint64_t since_topology = UINT64_MAX / 2;
 	while (!atomic_load(&m->stop)) {
 		sleep_ms(200);
+		since_topology += 200;
+		if (since_topology >= m->o.topology_ms && mg_manager_leading(m)) {
+			publish_topology(m);
+			since_topology = 0;
+		}
 		if (++ticks % 50 == 0) /* every 10 s */
 			mg_backends_refresh(m->o.backends);
 		mg_metrics_set(m->o.metrics, "mirrorgate_queue_depth", NULL,
@@ -238,6 +264,8 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		m->o.workers = MAX_WORKERS;
 	if (!m->o.refresh_ms)
 		m->o.refresh_ms = 300000;
+	if (!m->o.topology_ms)
+		m->o.topology_ms = 60000;
 	if (m->o.metrics)
 		mg_metrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
 	int rc = mg_workqueue_new(&m->q, &m->o.queue);
@@ -264,9 +292,9 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	rc = mg_informer_new(&m->pvc_inf, m->o.kube, &mg_k8s_res_pvc, &io);
 	if (rc != 0)
 		goto fail;
+	snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
+		 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
 	if (m->o.leader_elect) {
-		snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
-			 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
 		snprintf(m->lease.name, sizeof(m->lease.name), "%s",
 			 m->o.lease_name ? m->o.lease_name : "mirrorgate-reconciler");
 		m->lease.kube = m->o.kube;

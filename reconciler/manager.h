@@ -26,6 +26,9 @@ typedef struct mg_manager_opts {
 	mg_leader_opts leader;  /* identity and timings */
 	const char *lease_ns;   /* default: the client's namespace */
 	const char *lease_name; /* default "mirrorgate-reconciler" */
+	uint64_t topology_ms;   /* topology ConfigMap refresh; default 60000 */
+	const char *topology_ns;   /* default: the lease namespace */
+	const char *topology_name; /* default "mirrorgate-topology" */
 } mg_manager_opts;
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts);
