@@ -76,8 +76,8 @@ Test(topology, wrong_types_are_errors_without_leaks)
 	const char *want[] = {"localSVMs: Invalid value: \"string\": must be a list of names",
 			      "peers: Invalid value: \"array\": must be a mapping of local SVM name to a list of peer SVMs",
 			      "peers[a]: Invalid value: \"string\": must be a list of names",
-			      "policies[0]: Invalid value: \"object\": must be {name: string, type: async|sync, "
-			      "syncType: string, copyAllSourceSnapshots: bool}",
+			      ("policies[0]: Invalid value: \"object\": must be {name: string, type: async|sync, "
+			       "syncType: string, copyAllSourceSnapshots: bool}"),
 			      "schedules[0]: Invalid value: \"number\": must be a non-empty string",
 			      "<topology>: Invalid value: \"array\": must be a mapping"};
 	for (int i = 0; bad[i]; i++) {
