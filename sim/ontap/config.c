@@ -173,9 +173,19 @@ int sim_config_apply(sim_fabric *f, const cJSON *doc, bool allow_new, char *msg,
 	}
 	int rc;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "clusters"))
+	const cJSON *clusters = cJSON_GetObjectItemCaseSensitive(doc, "clusters");
+	if (clusters && !cJSON_IsArray(clusters))
+		return fail(msg, cap, "clusters must be a list");
+	cJSON_ArrayForEach(c, clusters) {
+		/* Cluster names are unique: they name listeners, peers and log entries. */
+		for (const cJSON *prev = clusters->child; prev != c; prev = prev->next) {
+			const char *a = str(prev, "name"), *b = str(c, "name");
+			if (a && b && strcmp(a, b) == 0)
+				return fail(msg, cap, "cluster %s is declared twice", b);
+		}
 		if ((rc = apply_cluster(f, c, allow_new, msg, cap)))
 			return rc;
+	}
 	const cJSON *p;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "peers")) {
 		sim_cluster *ca = sim_cluster_find(f, str(p, "cluster"));

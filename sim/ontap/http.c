@@ -194,6 +194,16 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 		sim_resp_error(rs, 403, "6", "not authorized for that command", NULL);
 		return true;
 	}
+	const char *rt = sim_qarg(rq, "return_timeout");
+	if (rt) {
+		char *end;
+		long secs = strtol(rt, &end, 10);
+		if (end == rt || *end || secs < 0 || secs > 120) {
+			sim_resp_error(rs, 400, "2", "return_timeout must be 0 to 120 seconds.",
+				       "return_timeout");
+			return true;
+		}
+	}
 	if (rq->body_text && *rq->body_text) {
 		rq->body = cJSON_Parse(rq->body_text);
 		if (!rq->body) {

@@ -43,6 +43,9 @@ void sim_resp_error(sim_resp *rs, int status, const char *code, const char *mess
 void sim_resp_err(sim_resp *rs, const sim_err *e);
 /* 202 {"job":{"uuid","_links"}}. */
 void sim_resp_job(sim_resp *rs, const sim_job *j);
+/* Honours ?return_timeout=S (0-120): waits for the job and answers `done_status` (200 or
+ * 201, job included) when it succeeded in time, its error when it failed, else 202. */
+void sim_resp_job_wait(sim_req *rq, sim_resp *rs, sim_job *j, int done_status);
 
 /* Answers a collection: filters on non-reserved query arguments, pages with max_records and
  * start.uuid (next link), projects to fields=. `records` (array of full objects) is taken. */

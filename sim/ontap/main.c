@@ -193,6 +193,7 @@ int main(int argc, char **argv)
 	}
 	started = true;
 	if (opt.realtime) {
+		f.realtime = true;
 		if (pthread_create(&tid, NULL, tick, &tk) != 0)
 			goto out;
 		ticking = true;

@@ -218,6 +218,7 @@ typedef struct sim_log_entry {
 typedef struct sim_fabric {
 	pthread_mutex_t lock;
 	int64_t now_ms;        /* virtual clock */
+	bool realtime;         /* the clock follows the wall clock (main.c's ticker) */
 	uint64_t next_id;
 	uint64_t next_gen;
 	uint64_t next_origin;

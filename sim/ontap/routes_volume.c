@@ -61,7 +61,7 @@ static void volume_post(sim_req *rq, sim_resp *rs)
 	if (!j)
 		sim_resp_error(rs, 500, "1", "out of memory", NULL);
 	else
-		sim_resp_job(rs, j);
+		sim_resp_job_wait(rq, rs, j, 201);
 }
 
 static void snapshot_routes(sim_req *rq, sim_resp *rs, sim_volume *v)
@@ -106,7 +106,7 @@ static void snapshot_routes(sim_req *rq, sim_resp *rs, sim_volume *v)
 		if (!j)
 			sim_resp_error(rs, 500, "1", "out of memory", NULL);
 		else
-			sim_resp_job(rs, j);
+			sim_resp_job_wait(rq, rs, j, 201);
 		return;
 	}
 	sim_snapshot *s = sim_snapshot_find_uuid(v, rq->segs[5]);

@@ -233,7 +233,10 @@ Test(sim_http, bad_start_up_input_is_refused)
 			     "clusters: [{name: x, password: p, version: ten}]\n",
 			     "peers: [{cluster: a, svm: b, peer_cluster: c, peer_svm: d}]\n",
 			     "clusters: [{name: x, password: p, svms: [{name: s, volumes: [{name: v, type: ls}]}]}]\n",
-			     "{]\n", "settings: {}\n"};
+			     "{]\n", "settings: {}\n",
+			     "clusters: [{name: x, password: p}, {name: x, password: q}]\n",
+			     "clusters: [{name: x, password: p, svms: [{name: s}]}, {name: y, password: q, svms: [{name: s}]}]\n",
+			     "clusters: {name: x}\n"};
 	const char *args[] = {bin, "--config", path, NULL};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(mg_write_file_atomic(path, bad[i], strlen(bad[i]), 0600), 0);
@@ -259,5 +262,40 @@ Test(sim_http, realtime_mode_finishes_jobs_on_the_wall_clock)
 	mg_ontap_volume_spec spec = {"svm-a", "rt", "rw", 1u << 30, NULL};
 	cr_assert_eq(mg_ontap_volume_create(c, &spec, &v, &err), 0, "%s", err.message);
 	cr_assert_str_eq(v.name, "rt");
+	mg_ontap_client_free(c);
+}
+
+Test(sim_http, return_timeout_waits_for_the_job)
+{
+	ontap_sim_start(&P, NULL, NULL);
+	mg_ontap_client *c = ontap_sim_client(&P, 0);
+	mg_ontap_error err;
+	int status = 0;
+	cJSON *body = cJSON_Parse("{\"svm\":{\"name\":\"svm-a\"},\"name\":\"quick\",\"size\":1073741824}");
+	cJSON *resp = NULL;
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=5", body, &status,
+				      &resp, &err), 0, "%s", err.message);
+	cr_assert_eq(status, 201, "done within the window");
+	cr_assert_not_null(cJSON_GetObjectItem(resp, "job"), "the job is still named");
+	cr_assert_eq(mg_ontap_job_wait_response(c, resp, &err), 0);
+	cJSON_Delete(resp);
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(c, "svm-a", "quick", &v, &err), 0);
+	/* A failure inside the window comes back as the error itself. */
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=5", body, &status,
+				      &resp, &err), MG_EREMOTE);
+	cr_assert_str_eq(err.code, "917526");
+	cr_assert_eq(err.http_status, 400);
+	/* Longer than the window: the usual 202. */
+	cr_assert_eq(ontap_sim_control(&P, "POST", "settings", "{\"job_run_ms\":60000}", NULL), 200);
+	cJSON_ReplaceItemInObject(body, "name", cJSON_CreateString("slow"));
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=2", body, &status,
+				      &resp, &err), 0);
+	cr_assert_eq(status, 202);
+	cJSON_Delete(resp);
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=500", body,
+				      &status, &resp, &err), MG_EREMOTE);
+	cr_assert_str_eq(err.target, "return_timeout");
+	cJSON_Delete(body);
 	mg_ontap_client_free(c);
 }
