@@ -111,8 +111,10 @@ static int apply_svm(sim_fabric *f, sim_cluster *c, const cJSON *js, char *msg, 
 			return fail(msg, cap, "volume %s: type must be rw or dp", vn);
 		if (sim_volume_find(f, s, vn))
 			return fail(msg, cap, "volume %s already exists", vn);
-		uint64_t bytes = cJSON_IsNumber(size) && size->valuedouble > 0
-					 ? (uint64_t)size->valuedouble : 1073741824u;
+		if (size && (!cJSON_IsNumber(size) || size->valuedouble < 20.0 * 1024 * 1024 ||
+			     size->valuedouble > SIM_MAX_VOLUME_SIZE))
+			return fail(msg, cap, "volume %s: size must be 20 MiB to 1 PiB", vn);
+		uint64_t bytes = size ? (uint64_t)size->valuedouble : 1073741824u;
 		if (!sim_volume_add(f, s, vn, type ? type : "rw", bytes))
 			return MG_ENOMEM;
 	}

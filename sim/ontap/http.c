@@ -175,6 +175,12 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 		bool drop = rf->drop;
 		int status = rf->status;
 		char code[24], msg[SIM_MSG], target[64];
+		if (rf->body[0]) {
+			rs->status = status ? status : 200;
+			rs->raw = mg_strdup(rf->body);
+			if (rs->raw)
+				return true;
+		}
 		snprintf(code, sizeof(code), "%s", rf->code);
 		snprintf(msg, sizeof(msg), "%s", rf->message);
 		snprintf(target, sizeof(target), "%s", rf->target);
@@ -219,8 +225,8 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, sim_resp *rs)
 {
-	char *text = rs->body ? cJSON_PrintUnformatted(rs->body) : NULL;
-	const char *data = text ? text : "";
+	char *text = rs->raw ? NULL : rs->body ? cJSON_PrintUnformatted(rs->body) : NULL;
+	const char *data = rs->raw ? rs->raw : text ? text : "";
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(data), (void *)data, MHD_RESPMEM_MUST_COPY);
 	free(text);
@@ -291,6 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_unlock(&l->f->lock);
 	enum MHD_Result ret = keep ? send_resp(conn, &rs) : MHD_NO;
 	cJSON_Delete(rs.body);
+	free(rs.raw);
 	cJSON_Delete(rq.body);
 	free(rq.path_copy);
 	return ret;

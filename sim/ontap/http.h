@@ -32,6 +32,7 @@ typedef struct sim_req {
 typedef struct sim_resp {
 	int status;
 	cJSON *body;
+	char *raw;      /* owned; sent instead of body (malformed-answer faults) */
 	char location[SIM_MSG];
 } sim_resp;
 

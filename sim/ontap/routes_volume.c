@@ -45,6 +45,10 @@ static void volume_post(sim_req *rq, sim_resp *rs)
 		sim_resp_error(rs, 400, "917534", "The size is too small: the minimum is 20MB.", "size");
 		return;
 	}
+	if (size->valuedouble > SIM_MAX_VOLUME_SIZE) {
+		sim_resp_error(rs, 400, "917535", "The size is too large: the maximum is 1PB.", "size");
+		return;
+	}
 	sim_svm *s = svm_name ? sim_svm_find(rq->f, rq->cl, svm_name)
 			      : sim_svm_find_uuid(rq->f, rq->cl, svm_uuid);
 	if (!s) {
