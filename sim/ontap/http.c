@@ -318,7 +318,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 int sim_http_start(sim_fabric *f, const char *bind_addr, const char *cert_pem,
-		   const char *key_pem, const char *client_ca_pem)
+		   const char *key_pem, const char *client_ca_pem, unsigned idle_timeout_s)
 {
 	for (size_t i = 0; i < f->clusters.len; i++) {
 		sim_cluster *cl = f->clusters.items[i];
@@ -344,7 +344,7 @@ int sim_http_start(sim_fabric *f, const char *bind_addr, const char *cert_pem,
 			MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS,
 			0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 			MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
 			on_completed, NULL, MHD_OPTION_ARRAY, ca_opt, MHD_OPTION_END);
 		if (!d) {
 			free(l);

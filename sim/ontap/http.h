@@ -64,9 +64,10 @@ void sim_route_control(sim_req *rq, sim_resp *rs);
 
 /* Starts the listener of every cluster of the fabric (port 0 = any; the actual port is
  * written back into the cluster). cert/key are PEM; client_ca (may be NULL) enables
- * certificate login: a client certificate signed by it whose CN is a cluster's user name. */
+ * certificate login: a client certificate signed by it whose CN is a cluster's user name.
+ * A connection idle (or trickling) for idle_timeout_s seconds is closed. */
 int sim_http_start(sim_fabric *f, const char *bind_addr, const char *cert_pem,
-		   const char *key_pem, const char *client_ca_pem);
+		   const char *key_pem, const char *client_ca_pem, unsigned idle_timeout_s);
 void sim_http_stop(sim_fabric *f);
 
 #endif
