@@ -6,6 +6,7 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/history.h"
 #include "mirrorgate/topology.h"
+#include "yaml_fixture.h"
 
 Test(history, append_contains_and_check)
 {
@@ -40,20 +41,9 @@ Test(history, append_contains_and_check)
 	cr_assert_null(out);
 }
 
-static cJSON *yaml(const char *text)
-{
-	mg_doc_list l;
-	mg_parse_error err;
-	cr_assert_eq(mg_doc_parse_yaml(&l, text, strlen(text), &err), 0, "%s", err.message);
-	cJSON *root = l.items[0].root;
-	l.items[0].root = NULL;
-	mg_doc_list_free(&l);
-	return root;
-}
-
 Test(topology, decode_and_query)
 {
-	cJSON *t = yaml("localSVMs: [svm_b]\npeers: {svm_b: [svm_a, svm_c]}\n"
+	cJSON *t = mg_test_yaml("localSVMs: [svm_b]\npeers: {svm_b: [svm_a, svm_c]}\n"
 			"policies:\n- {name: P, type: async, copyAllSourceSnapshots: true}\n"
 			"- {name: S, type: sync, syncType: strict_sync}\nschedules: [5min]\n");
 	mg_topology topo;
@@ -72,7 +62,7 @@ Test(topology, decode_and_query)
 	mg_topology_free(&topo);
 	cJSON_Delete(t);
 
-	t = yaml("localSVMs: [svm_b]\n");
+	t = mg_test_yaml("localSVMs: [svm_b]\n");
 	cr_assert_eq(mg_topology_from_json(&topo, t, &errs), 0);
 	cr_assert(topo.svms_known && !topo.peers_known && !topo.policies_known);
 	mg_topology_free(&topo);
@@ -86,12 +76,12 @@ Test(topology, wrong_types_are_errors_without_leaks)
 	const char *want[] = {"localSVMs: Invalid value: \"string\": must be a list of names",
 			      "peers: Invalid value: \"array\": must be a mapping of local SVM name to a list of peer SVMs",
 			      "peers[a]: Invalid value: \"string\": must be a list of names",
-			      "policies[0]: Invalid value: \"object\": must be {name: string, type: async|sync, "
-			      "syncType: string, copyAllSourceSnapshots: bool}",
+			      ("policies[0]: Invalid value: \"object\": must be {name: string, type: async|sync, "
+			       "syncType: string, copyAllSourceSnapshots: bool}"),
 			      "schedules[0]: Invalid value: \"number\": must be a non-empty string",
 			      "<topology>: Invalid value: \"array\": must be a mapping"};
 	for (int i = 0; bad[i]; i++) {
-		cJSON *t = yaml(bad[i]);
+		cJSON *t = mg_test_yaml(bad[i]);
 		mg_topology topo;
 		mg_field_errors errs = {0};
 		cr_assert_eq(mg_topology_from_json(&topo, t, &errs), MG_EPARSE, "%s", bad[i]);

@@ -5,21 +5,11 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/lookup.h"
 #include "mirrorgate/model.h"
-
-static cJSON *yaml(const char *text)
-{
-	mg_doc_list l;
-	mg_parse_error err;
-	cr_assert_eq(mg_doc_parse_yaml(&l, text, strlen(text), &err), 0, "%s", err.message);
-	cJSON *root = l.items[0].root;
-	l.items[0].root = NULL;
-	mg_doc_list_free(&l);
-	return root;
-}
+#include "yaml_fixture.h"
 
 Test(model, pv_as_trident_provisions_it)
 {
-	cJSON *o = yaml("apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pvc-1}\n"
+	cJSON *o = mg_test_yaml("apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pvc-1}\n"
 			"spec:\n  csi:\n    driver: csi.trident.netapp.io\n    volumeHandle: pvc-1\n"
 			"    volumeAttributes: {internalName: trident_pvc_1, backendUUID: x}\n"
 			"  claimRef: {namespace: app, name: data}\n");
@@ -42,7 +32,7 @@ Test(model, partial_objects_decode_without_crashing)
 			       "{status: {conditions: []}}", "{status: {conditions: [7]}}",
 			       "{spec: {volumeMappings: [null, 3]}}", NULL};
 	for (const char **t = texts; *t; t++) {
-		cJSON *o = yaml(*t);
+		cJSON *o = mg_test_yaml(*t);
 		mg_field_errors errs = {0};
 		mg_tmr tmr;
 		cr_assert_eq(mg_tmr_decode(&tmr, o, &errs), 0, "%s", *t);
@@ -64,7 +54,7 @@ Test(model, partial_objects_decode_without_crashing)
 
 Test(model, tmr_status_condition_fields)
 {
-	cJSON *o = yaml("metadata: {name: m, finalizers: [trident.netapp.io]}\n"
+	cJSON *o = mg_test_yaml("metadata: {name: m, finalizers: [trident.netapp.io]}\n"
 			"status:\n  conditions:\n  - {state: established, message: ok, localPVCName: d, "
 			"localVolumeHandle: 'svm_b:v', remoteVolumeHandle: 'svm_a:v', "
 			"replicationPolicy: P, replicationSchedule: S}\n");
@@ -91,16 +81,16 @@ Test(store, put_replace_get_and_index_scan)
 {
 	mg_store *s;
 	cr_assert_eq(mg_store_new(&s), 0);
-	cr_assert_eq(mg_store_put(s, yaml("{kind: TridentMirrorRelationship, metadata: {name: a, "
+	cr_assert_eq(mg_store_put(s, mg_test_yaml("{kind: TridentMirrorRelationship, metadata: {name: a, "
 					  "namespace: ns1}, spec: {volumeMappings: [{localPVCName: p, "
 					  "remoteVolumeHandle: 'svm:v'}]}}")), 0);
-	cr_assert_eq(mg_store_put(s, yaml("{kind: TridentMirrorRelationship, metadata: {name: b, "
+	cr_assert_eq(mg_store_put(s, mg_test_yaml("{kind: TridentMirrorRelationship, metadata: {name: b, "
 					  "namespace: ns1}, spec: {volumeMappings: [{localPVCName: q}]}}")), 0);
-	cr_assert_eq(mg_store_put(s, yaml("{kind: StorageClass, metadata: {name: gold}}")), 0);
-	cr_assert_eq(mg_store_put(s, yaml("{kind: TridentMirrorRelationship, metadata: {name: b, "
+	cr_assert_eq(mg_store_put(s, mg_test_yaml("{kind: StorageClass, metadata: {name: gold}}")), 0);
+	cr_assert_eq(mg_store_put(s, mg_test_yaml("{kind: TridentMirrorRelationship, metadata: {name: b, "
 					  "namespace: ns1}, spec: {volumeMappings: [{localPVCName: p}]}}")), 0,
 		     "replace by kind/namespace/name");
-	cJSON *nameless = yaml("{kind: StorageClass}");
+	cJSON *nameless = mg_test_yaml("{kind: StorageClass}");
 	cr_assert_eq(mg_store_put(s, nameless), MG_EINVAL);
 	cJSON_Delete(nameless);
 	cr_assert_eq(mg_store_count(s), 3);
