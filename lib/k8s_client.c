@@ -300,8 +300,10 @@ int mg_k8s__query(mg_strbuf *sb, const char *key, const char *value)
 	if (!value || !*value)
 		return 0;
 	char *esc = curl_easy_escape(NULL, value, 0);
-	if (!esc)
+	if (!esc) {
+		sb->failed = 1; /* callers check the sticky flag once after building */
 		return MG_ENOMEM;
+	}
 	int rc = mg_strbuf_printf(sb, "%c%s=%s", sb->data && strchr(sb->data, '?') ? '&' : '?',
 				  key, esc);
 	curl_free(esc);

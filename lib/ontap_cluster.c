@@ -30,7 +30,7 @@ int mg_ontap_cluster_get(mg_ontap_client *c, mg_ontap_cluster *out, mg_ontap_err
 	cJSON *body = NULL;
 	int status;
 	if (!c || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	int rc = mg_ontap_request(c, "GET", "/api/cluster?fields=name,uuid,version", NULL, &status,
 				  &body, err);
 	if (rc != 0)
@@ -59,7 +59,7 @@ out:
 int mg_ontap_client_version(mg_ontap_client *c, mg_ontap_version *out, mg_ontap_error *err)
 {
 	if (!c || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	pthread_mutex_lock(&c->lock);
 	bool have = c->have_version;
 	*out = c->version;
@@ -103,8 +103,10 @@ int mg_ontap_svms(mg_ontap_client *c, const char *name, mg_ontap_svm_list *out,
 {
 	mg_strbuf q = MG_STRBUF_INIT;
 	int rc = MG_EINVAL;
-	if (!c || !out)
+	if (!c || !out) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	memset(out, 0, sizeof(*out));
 	rc = MG_ENOMEM;
 	if (mg_ontap_query_add(&q, "fields", "name,uuid,state,subtype") ||
@@ -130,7 +132,7 @@ int mg_ontap_svm_get(mg_ontap_client *c, const char *name, mg_ontap_svm *out, mg
 {
 	mg_ontap_svm_list l;
 	if (!name || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	int rc = mg_ontap_svms(c, name, &l, err);
 	if (rc != 0)
 		return rc;
@@ -179,8 +181,10 @@ int mg_ontap_svm_peers(mg_ontap_client *c, const char *svm_name, mg_ontap_svm_pe
 {
 	mg_strbuf q = MG_STRBUF_INIT;
 	int rc = MG_EINVAL;
-	if (!c || !out)
+	if (!c || !out) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	memset(out, 0, sizeof(*out));
 	rc = MG_ENOMEM;
 	if (mg_ontap_query_add(&q, "fields", "uuid,name,state,svm.name,peer.svm.name,peer.cluster.name,applications") ||
@@ -222,7 +226,7 @@ int mg_ontap_cluster_peers(mg_ontap_client *c, mg_ontap_cluster_peer_list *out,
 			       mg_ontap_error *err)
 {
 	if (!c || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	memset(out, 0, sizeof(*out));
 	int rc = mg_ontap_collect(c, "/api/cluster/peers", "?fields=uuid,name,status.state",
 				  cluster_peer_each, out, err);
@@ -274,7 +278,7 @@ int mg_ontap_policy_get(mg_ontap_client *c, const char *name, mg_ontap_policy *o
 {
 	cJSON *rec = NULL;
 	if (!c || !name || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	int rc = get_one(c, "/api/snapmirror/policies",
 			 "name,uuid,type,sync_type,copy_all_source_snapshots,copy_latest_source_snapshot",
 			 name, "SnapMirror policy", &rec, err);
@@ -297,7 +301,7 @@ int mg_ontap_schedule_get(mg_ontap_client *c, const char *name, mg_ontap_schedul
 {
 	cJSON *rec = NULL;
 	if (!c || !name || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	int rc = get_one(c, "/api/cluster/schedules", "name,uuid,type", name, "schedule", &rec, err);
 	if (rc != 0)
 		return rc;

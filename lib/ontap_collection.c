@@ -60,6 +60,13 @@ int mg_ontap_query_add(mg_strbuf *sb, const char *key, const char *value)
 	return rc ? MG_ENOMEM : 0;
 }
 
+int mg_ontap_bad_args(mg_ontap_error *err, const char *function)
+{
+	mg_ontap_error_set(err, MG_EINVAL, MG_ONTAP_SRC_CLIENT, "%s: missing or invalid arguments",
+			   function);
+	return MG_EINVAL;
+}
+
 void *mg_ontap_array_push(void **items, size_t *len, size_t elem_size)
 {
 	char *grown = realloc(*items, (*len + 1) * elem_size);

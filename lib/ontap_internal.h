@@ -54,6 +54,9 @@ int mg_ontap_collect(mg_ontap_client *c, const char *path, const char *query,
 struct mg_strbuf;
 int mg_ontap_query_add(struct mg_strbuf *sb, const char *key, const char *value);
 
+/* Fills err for a call with unusable arguments and returns MG_EINVAL. */
+int mg_ontap_bad_args(mg_ontap_error *err, const char *function);
+
 /* Grows a typed array by one zeroed element; returns it or NULL when out of memory. */
 void *mg_ontap_array_push(void **items, size_t *len, size_t elem_size);
 

@@ -76,14 +76,14 @@ out:
 int mg_ontap_job_get(mg_ontap_client *c, const char *uuid, mg_ontap_job *out, mg_ontap_error *err)
 {
 	if (!c || !uuid || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	return job_read(c, uuid, out, NULL, err);
 }
 
 int mg_ontap_job_wait(mg_ontap_client *c, const char *uuid, mg_ontap_error *err)
 {
 	if (!c || !uuid)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	uint64_t start = c->now_ms(c->clock_ctx);
 	uint64_t interval = c->job_initial_interval_ms;
 	int failed_polls = 0;

@@ -100,8 +100,10 @@ int mg_ontap_relationships(mg_ontap_client *c, const mg_ontap_relationship_filte
 	mg_strbuf q = MG_STRBUF_INIT;
 	const char *fields = NULL;
 	int rc = MG_EINVAL;
-	if (!c || !out)
+	if (!c || !out) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	memset(out, 0, sizeof(*out));
 	if ((rc = rel_fields(c, &fields, err)) != 0)
 		goto out;
@@ -133,7 +135,7 @@ int mg_ontap_relationship_get(mg_ontap_client *c, const mg_ontap_relationship_fi
 {
 	mg_ontap_relationship_list l;
 	if (!filter || !out || (!filter->source_path && !filter->destination_path))
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	int rc = mg_ontap_relationships(c, filter, &l, err);
 	if (rc != 0)
 		return rc;
@@ -171,8 +173,10 @@ int mg_ontap_relationship_get_uuid(mg_ontap_client *c, const char *uuid,
 	char *path = NULL, *full = NULL;
 	cJSON *body = NULL;
 	int rc = MG_EINVAL;
-	if (!c || !uuid || !out)
+	if (!c || !uuid || !out) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	if ((rc = rel_fields(c, &fields, err)) != 0)
 		goto out;
 	rc = MG_ENOMEM;
@@ -289,8 +293,10 @@ int mg_ontap_relationship_delete(mg_ontap_client *c, const char *uuid,
 	int rc = MG_EINVAL;
 	cJSON *resp = NULL;
 	char *path = NULL;
-	if (!c || !uuid || (unsigned)mode > MG_ONTAP_DELETE_SOURCE_INFO_ONLY)
+	if (!c || !uuid || (unsigned)mode > MG_ONTAP_DELETE_SOURCE_INFO_ONLY) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	rc = MG_ENOMEM;
 	if (!(path = rel_path(uuid, flags[mode])))
 		goto out;
@@ -311,8 +317,10 @@ int mg_ontap_transfer_start(mg_ontap_client *c, const char *relationship_uuid,
 	int rc = MG_EINVAL;
 	cJSON *body = NULL, *resp = NULL;
 	char *path = NULL;
-	if (!c || !relationship_uuid)
+	if (!c || !relationship_uuid) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	rc = MG_ENOMEM;
 	body = cJSON_CreateObject();
 	if (!body || (source_snapshot &&
@@ -345,8 +353,10 @@ int mg_ontap_transfer_abort(mg_ontap_client *c, const char *relationship_uuid,
 	int rc = MG_EINVAL;
 	cJSON *body = NULL, *resp = NULL;
 	char *path = NULL, *xesc = NULL, *suffix = NULL;
-	if (!c || !relationship_uuid || !transfer_uuid)
+	if (!c || !relationship_uuid || !transfer_uuid) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	rc = MG_ENOMEM;
 	body = cJSON_CreateObject();
 	if (!body || !cJSON_AddStringToObject(body, "state", hard ? "hard_aborted" : "aborted") ||

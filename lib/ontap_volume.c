@@ -34,8 +34,10 @@ int mg_ontap_volume_get(mg_ontap_client *c, const char *svm_name, const char *na
 {
 	mg_strbuf q = MG_STRBUF_INIT;
 	int rc = MG_EINVAL;
-	if (!c || !svm_name || !name || !out)
+	if (!c || !svm_name || !name || !out) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	memset(out, 0, sizeof(*out));
 	rc = MG_ENOMEM;
 	if (mg_ontap_query_add(&q, "svm.name", svm_name) || mg_ontap_query_add(&q, "name", name) ||
@@ -122,8 +124,10 @@ static int snapshots(mg_ontap_client *c, const char *volume_uuid, const char *na
 	mg_strbuf q = MG_STRBUF_INIT;
 	char *esc = NULL, *path = NULL;
 	int rc = MG_EINVAL;
-	if (!c || !volume_uuid || !out)
+	if (!c || !volume_uuid || !out) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	memset(out, 0, sizeof(*out));
 	rc = MG_ENOMEM;
 	if (!(esc = mg_ontap_escape(volume_uuid)) ||
@@ -152,7 +156,7 @@ int mg_ontap_snapshot_get(mg_ontap_client *c, const char *volume_uuid, const cha
 {
 	mg_ontap_snapshot_list l;
 	if (!name || !out)
-		return MG_EINVAL;
+		return mg_ontap_bad_args(err, __func__);
 	int rc = snapshots(c, volume_uuid, name, &l, err);
 	if (rc != 0)
 		return rc;
@@ -175,8 +179,10 @@ int mg_ontap_snapshot_create(mg_ontap_client *c, const char *volume_uuid, const 
 	int rc = MG_EINVAL;
 	cJSON *body = NULL, *resp = NULL;
 	char *esc = NULL, *path = NULL;
-	if (!c || !volume_uuid || !name || !*name)
+	if (!c || !volume_uuid || !name || !*name) {
+		rc = mg_ontap_bad_args(err, __func__);
 		goto out;
+	}
 	rc = MG_ENOMEM;
 	body = cJSON_CreateObject();
 	if (!body || !cJSON_AddStringToObject(body, "name", name) ||

@@ -370,6 +370,10 @@ static cJSON *parse_body(ksim_req *rq, ksim_resp *rs)
 	return j;
 }
 
+/* Runs one admission phase; true when the request is refused (rs is then filled). */
+static bool admit(ksim_server *srv, const ksim_admission_req *areq, cJSON **obj, bool mutating,
+		  ksim_admission_result *ar, ksim_resp *rs);
+
 /* Admission failure → the client-facing answer, as the API server shows it. */
 static bool admission_refused(ksim_resp *rs, ksim_admission_result *ar)
 {
@@ -379,6 +383,20 @@ static bool admission_refused(ksim_resp *rs, ksim_admission_result *ar)
 		return false;
 	ksim_resp_status(rs, ar->code, ar->reason, "%s", ar->message ? ar->message : "denied");
 	return true;
+}
+
+static bool admit(ksim_server *srv, const ksim_admission_req *areq, cJSON **obj, bool mutating,
+		  ksim_admission_result *ar, ksim_resp *rs)
+{
+	int rc = ksim_admit(srv, areq, obj, mutating, ar);
+	if (admission_refused(rs, ar))
+		return true;
+	if (rc != 0) {
+		ksim_resp_status(rs, 500, NULL, "Internal error occurred: admission: %s",
+				 mg_strerror(rc));
+		return true;
+	}
+	return false;
 }
 
 /* Schema validation for custom resources; fills rs with 422 when invalid, or 400 for
@@ -587,13 +605,8 @@ static void do_create(ksim_req *rq, ksim_resp *rs, const struct route *rt)
 	snprintf(nm, sizeof(nm), "%s", name);
 	ksim_admission_req areq = {r, NULL, "CREATE", r->namespaced ? rt->ns : NULL, nm, NULL,
 				   dry_run(rq), rq->username};
-	ksim_admit(srv, &areq, &obj, true, &ar);
-	if (admission_refused(rs, &ar))
-		goto out;
-	if (schema_invalid(rq, rs, r, obj, nm))
-		goto out;
-	ksim_admit(srv, &areq, &obj, false, &ar);
-	if (admission_refused(rs, &ar))
+	if (admit(srv, &areq, &obj, true, &ar, rs) || schema_invalid(rq, rs, r, obj, nm) ||
+	    admit(srv, &areq, &obj, false, &ar, rs))
 		goto out;
 	if (areq.dry_run) {
 		ksim_resp_json(rs, 201, obj);
@@ -732,13 +745,8 @@ static void commit_update(ksim_req *rq, ksim_resp *rs, const struct route *rt, c
 	snprintf(ns, sizeof(ns), "%s", rt->ns);
 	ksim_admission_req areq = {r, status_only ? "status" : NULL, "UPDATE",
 				   r->namespaced ? ns : NULL, rt->name, old, dry_run(rq), rq->username};
-	ksim_admit(srv, &areq, next, true, &ar);
-	if (admission_refused(rs, &ar))
-		goto out;
-	if (schema_invalid(rq, rs, r, *next, rt->name))
-		goto out;
-	ksim_admit(srv, &areq, next, false, &ar);
-	if (admission_refused(rs, &ar))
+	if (admit(srv, &areq, next, true, &ar, rs) || schema_invalid(rq, rs, r, *next, rt->name) ||
+	    admit(srv, &areq, next, false, &ar, rs))
 		goto out;
 	bool finalize = md_str(old, "deletionTimestamp") && !has_finalizers(*next);
 	if (areq.dry_run) {
@@ -919,9 +927,9 @@ static void do_delete(ksim_req *rq, ksim_resp *rs, const struct route *rt)
 	ksim_admission_req areq = {r, NULL, "DELETE", r->namespaced ? ns : NULL, rt->name, old,
 				   dry_run(rq), rq->username};
 	cJSON *none = NULL;
-	ksim_admit(srv, &areq, &none, false, &ar);
+	bool refused = admit(srv, &areq, &none, false, &ar, rs);
 	cJSON_Delete(none);
-	if (admission_refused(rs, &ar))
+	if (refused)
 		goto out;
 	if (areq.dry_run) {
 		ksim_resp_json(rs, 200, old);

@@ -176,7 +176,8 @@ void ksim_resp_status(ksim_resp *rs, int code, const char *reason, const char *f
 	__attribute__((format(printf, 4, 5)));
 /* Takes ownership of j. */
 void ksim_resp_json(ksim_resp *rs, int code, cJSON *j);
-int ksim_resp_warn(ksim_resp *rs, const char *text);
+/* Adds a Warning header; under memory exhaustion it is dropped (and logged). */
+void ksim_resp_warn(ksim_resp *rs, const char *text);
 const char *ksim_reason_for(int code);
 
 void ksim_discovery(ksim_req *rq, ksim_resp *rs, bool *handled);

@@ -93,16 +93,17 @@ void ksim_resp_status(ksim_resp *rs, int code, const char *reason, const char *f
 	ksim_resp_json(rs, code, s);
 }
 
-int ksim_resp_warn(ksim_resp *rs, const char *text)
+void ksim_resp_warn(ksim_resp *rs, const char *text)
 {
-	char **w = realloc(rs->warnings, (rs->nwarnings + 1) * sizeof(*w));
-	if (!w)
-		return MG_ENOMEM;
+	char *copy = mg_strdup(text);
+	char **w = copy ? realloc(rs->warnings, (rs->nwarnings + 1) * sizeof(*w)) : NULL;
+	if (!w) {
+		free(copy);
+		mg_warn("kube-sim: out of memory: a warning for the client was dropped", NULL);
+		return;
+	}
 	rs->warnings = w;
-	if (!(w[rs->nwarnings] = mg_strdup(text)))
-		return MG_ENOMEM;
-	rs->nwarnings++;
-	return 0;
+	w[rs->nwarnings++] = copy;
 }
 
 void ksim_now(char *buf, size_t len)

@@ -111,8 +111,10 @@ static int apply_svm(sim_fabric *f, sim_cluster *c, const cJSON *js, char *msg, 
 			return fail(msg, cap, "volume %s: type must be rw or dp", vn);
 		if (sim_volume_find(f, s, vn))
 			return fail(msg, cap, "volume %s already exists", vn);
-		uint64_t bytes = cJSON_IsNumber(size) && size->valuedouble > 0
-					 ? (uint64_t)size->valuedouble : 1073741824u;
+		if (size && (!cJSON_IsNumber(size) || size->valuedouble < 20.0 * 1024 * 1024 ||
+			     size->valuedouble > SIM_MAX_VOLUME_SIZE))
+			return fail(msg, cap, "volume %s: size must be 20 MiB to 1 PiB", vn);
+		uint64_t bytes = size ? (uint64_t)size->valuedouble : 1073741824u;
 		if (!sim_volume_add(f, s, vn, type ? type : "rw", bytes))
 			return MG_ENOMEM;
 	}
@@ -173,9 +175,19 @@ int sim_config_apply(sim_fabric *f, const cJSON *doc, bool allow_new, char *msg,
 	}
 	int rc;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "clusters"))
+	const cJSON *clusters = cJSON_GetObjectItemCaseSensitive(doc, "clusters");
+	if (clusters && !cJSON_IsArray(clusters))
+		return fail(msg, cap, "clusters must be a list");
+	cJSON_ArrayForEach(c, clusters) {
+		/* Cluster names are unique: they name listeners, peers and log entries. */
+		for (const cJSON *prev = clusters->child; prev != c; prev = prev->next) {
+			const char *a = str(prev, "name"), *b = str(c, "name");
+			if (a && b && strcmp(a, b) == 0)
+				return fail(msg, cap, "cluster %s is declared twice", b);
+		}
 		if ((rc = apply_cluster(f, c, allow_new, msg, cap)))
 			return rc;
+	}
 	const cJSON *p;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "peers")) {
 		sim_cluster *ca = sim_cluster_find(f, str(p, "cluster"));

@@ -33,6 +33,15 @@ static double jnum(const cJSON *o, const char *key, double dflt)
 	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+/* A number clamped into [lo, hi] before any integer conversion (a huge double cast to int is
+ * undefined behaviour); out-of-range values become `bad` so that validation refuses them. */
+static long long jint(const cJSON *o, const char *key, long long dflt, long long lo, long long hi,
+		      long long bad)
+{
+	double d = jnum(o, key, (double)dflt);
+	return d >= (double)lo && d <= (double)hi ? (long long)d : bad;
+}
+
 static void ok(sim_resp *rs, cJSON *body)
 {
 	rs->status = 200;
@@ -149,7 +158,7 @@ static void copy_field(char *dst, size_t cap, const cJSON *b, const char *key)
 static int add_fault(sim_fabric *f, const cJSON *b, sim_resp *rs)
 {
 	const char *type = jstr(b, "type");
-	int count = (int)jnum(b, "count", 1);
+	int count = (int)jint(b, "count", 1, 1, 1000000, 0);
 	if (!type || count < 1 || count > 1000000) {
 		bad(rs, "a fault needs a type (request, job, transfer, peer, visibility) and count >= 1");
 		return -1;
@@ -164,7 +173,7 @@ static int add_fault(sim_fabric *f, const cJSON *b, sim_resp *rs)
 		if (!rf->path[0])
 			snprintf(rf->path, sizeof(rf->path), "*");
 		rf->count = count;
-		rf->status = (int)jnum(b, "status", 0);
+		rf->status = (int)jint(b, "status", 0, 0, 599, 1);
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(b, "code");
 		if (cJSON_IsNumber(code))
 			snprintf(rf->code, sizeof(rf->code), "%.0f", code->valuedouble);
@@ -172,12 +181,15 @@ static int add_fault(sim_fabric *f, const cJSON *b, sim_resp *rs)
 			copy_field(rf->code, sizeof(rf->code), b, "code");
 		copy_field(rf->message, sizeof(rf->message), b, "message");
 		copy_field(rf->target, sizeof(rf->target), b, "target");
-		rf->latency_ms = (int)jnum(b, "latency_ms", 0);
+		rf->latency_ms = (int)jint(b, "latency_ms", 0, 0, 60000, -1);
 		rf->drop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "drop"));
-		if ((rf->status && (rf->status < 400 || rf->status > 599)) || rf->latency_ms < 0 ||
-		    rf->latency_ms > 60000 || (!rf->status && !rf->drop && !rf->latency_ms)) {
+		copy_field(rf->body, sizeof(rf->body), b, "body");
+		int min_status = rf->body[0] ? 200 : 400;
+		if ((rf->status && (rf->status < min_status || rf->status > 599)) || rf->latency_ms < 0 ||
+		    (!rf->status && !rf->drop && !rf->latency_ms && !rf->body[0])) {
 			free(rf);
-			bad(rs, "request fault: status 400-599, drop, or latency_ms 1-60000 required");
+			bad(rs, "request fault: status 400-599 (200-599 with body), drop, body or "
+				"latency_ms 1-60000 required");
 			return -1;
 		}
 		return sim_vec_push(&f->request_faults, rf) ? (free(rf), -1) : 0;
@@ -191,7 +203,7 @@ static int add_fault(sim_fabric *f, const cJSON *b, sim_resp *rs)
 			snprintf(jf->match, sizeof(jf->match), "*");
 		copy_field(jf->mode, sizeof(jf->mode), b, "mode");
 		jf->count = count;
-		jf->code = (long long)jnum(b, "code", 1);
+		jf->code = jint(b, "code", 1, 0, 999999999, 1);
 		copy_field(jf->message, sizeof(jf->message), b, "message");
 		if (!jf->message[0])
 			snprintf(jf->message, sizeof(jf->message), "Job failed (injected).");

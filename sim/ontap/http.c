@@ -175,6 +175,12 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 		bool drop = rf->drop;
 		int status = rf->status;
 		char code[24], msg[SIM_MSG], target[64];
+		if (rf->body[0]) {
+			rs->status = status ? status : 200;
+			rs->raw = mg_strdup(rf->body);
+			if (rs->raw)
+				return true;
+		}
 		snprintf(code, sizeof(code), "%s", rf->code);
 		snprintf(msg, sizeof(msg), "%s", rf->message);
 		snprintf(target, sizeof(target), "%s", rf->target);
@@ -194,6 +200,16 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 		sim_resp_error(rs, 403, "6", "not authorized for that command", NULL);
 		return true;
 	}
+	const char *rt = sim_qarg(rq, "return_timeout");
+	if (rt) {
+		char *end;
+		long secs = strtol(rt, &end, 10);
+		if (end == rt || *end || secs < 0 || secs > 120) {
+			sim_resp_error(rs, 400, "2", "return_timeout must be 0 to 120 seconds.",
+				       "return_timeout");
+			return true;
+		}
+	}
 	if (rq->body_text && *rq->body_text) {
 		rq->body = cJSON_Parse(rq->body_text);
 		if (!rq->body) {
@@ -209,8 +225,8 @@ static bool handle_api(struct MHD_Connection *conn, listener *l, sim_req *rq, si
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, sim_resp *rs)
 {
-	char *text = rs->body ? cJSON_PrintUnformatted(rs->body) : NULL;
-	const char *data = text ? text : "";
+	char *text = rs->raw ? NULL : rs->body ? cJSON_PrintUnformatted(rs->body) : NULL;
+	const char *data = rs->raw ? rs->raw : text ? text : "";
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(data), (void *)data, MHD_RESPMEM_MUST_COPY);
 	free(text);
@@ -281,6 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	pthread_mutex_unlock(&l->f->lock);
 	enum MHD_Result ret = keep ? send_resp(conn, &rs) : MHD_NO;
 	cJSON_Delete(rs.body);
+	free(rs.raw);
 	cJSON_Delete(rq.body);
 	free(rq.path_copy);
 	return ret;
@@ -301,7 +318,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 int sim_http_start(sim_fabric *f, const char *bind_addr, const char *cert_pem,
-		   const char *key_pem, const char *client_ca_pem)
+		   const char *key_pem, const char *client_ca_pem, unsigned idle_timeout_s)
 {
 	for (size_t i = 0; i < f->clusters.len; i++) {
 		sim_cluster *cl = f->clusters.items[i];
@@ -327,7 +344,7 @@ int sim_http_start(sim_fabric *f, const char *bind_addr, const char *cert_pem,
 			MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS,
 			0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 			MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
 			on_completed, NULL, MHD_OPTION_ARRAY, ca_opt, MHD_OPTION_END);
 		if (!d) {
 			free(l);

@@ -32,6 +32,7 @@ typedef struct sim_req {
 typedef struct sim_resp {
 	int status;
 	cJSON *body;
+	char *raw;      /* owned; sent instead of body (malformed-answer faults) */
 	char location[SIM_MSG];
 } sim_resp;
 
@@ -43,6 +44,9 @@ void sim_resp_error(sim_resp *rs, int status, const char *code, const char *mess
 void sim_resp_err(sim_resp *rs, const sim_err *e);
 /* 202 {"job":{"uuid","_links"}}. */
 void sim_resp_job(sim_resp *rs, const sim_job *j);
+/* Honours ?return_timeout=S (0-120): waits for the job and answers `done_status` (200 or
+ * 201, job included) when it succeeded in time, its error when it failed, else 202. */
+void sim_resp_job_wait(sim_req *rq, sim_resp *rs, sim_job *j, int done_status);
 
 /* Answers a collection: filters on non-reserved query arguments, pages with max_records and
  * start.uuid (next link), projects to fields=. `records` (array of full objects) is taken. */
@@ -60,9 +64,10 @@ void sim_route_control(sim_req *rq, sim_resp *rs);
 
 /* Starts the listener of every cluster of the fabric (port 0 = any; the actual port is
  * written back into the cluster). cert/key are PEM; client_ca (may be NULL) enables
- * certificate login: a client certificate signed by it whose CN is a cluster's user name. */
+ * certificate login: a client certificate signed by it whose CN is a cluster's user name.
+ * A connection idle (or trickling) for idle_timeout_s seconds is closed. */
 int sim_http_start(sim_fabric *f, const char *bind_addr, const char *cert_pem,
-		   const char *key_pem, const char *client_ca_pem);
+		   const char *key_pem, const char *client_ca_pem, unsigned idle_timeout_s);
 void sim_http_stop(sim_fabric *f);
 
 #endif

@@ -1,7 +1,7 @@
 /* ontap-sim: simulated ONTAP clusters over HTTPS for tests and demos.
  *
  *   ontap-sim [--config FILE] [--bind 127.0.0.1] [--ports-file FILE] [--ca-out FILE]
- *             [--client-ca FILE] [--realtime] [--log-level LEVEL]
+ *             [--client-ca FILE] [--realtime] [--idle-timeout SECONDS] [--log-level LEVEL]
  *
  * Prints one JSON line on stdout once listening: {"clusters":[{"name","url","port"}],
  * "ca_file"?, "ca_pem"}; --ports-file writes the same JSON to a file (atomically). */
@@ -26,17 +26,20 @@ typedef struct options {
 	const char *ca_out;
 	const char *client_ca;
 	bool realtime;
+	unsigned idle_timeout_s;
 } options;
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ontap-sim [--config FILE] [--bind ADDR] [--ports-file FILE] "
-		     "[--ca-out FILE] [--client-ca FILE] [--realtime] [--log-level LEVEL]\n");
+		     "[--ca-out FILE] [--client-ca FILE] [--realtime] [--idle-timeout SECONDS] "
+		     "[--log-level LEVEL]\n");
 }
 
 static int parse_args(options *o, int argc, char **argv)
 {
 	o->bind = "127.0.0.1";
+	o->idle_timeout_s = 30;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -63,6 +66,15 @@ static int parse_args(options *o, int argc, char **argv)
 			o->ca_out = v;
 		else if (strcmp(a, "--client-ca") == 0)
 			o->client_ca = v;
+		else if (strcmp(a, "--idle-timeout") == 0) {
+			char *end;
+			long secs = strtol(v, &end, 10);
+			if (end == v || *end || secs < 1 || secs > 3600) {
+				fprintf(stderr, "ontap-sim: --idle-timeout takes 1 to 3600 seconds\n");
+				return MG_EINVAL;
+			}
+			o->idle_timeout_s = (unsigned)secs;
+		}
 		else if (strcmp(a, "--log-level") == 0) {
 			enum mg_log_level lvl;
 			if (mg_log_parse_level(v, &lvl) != 0) {
@@ -187,12 +199,14 @@ int main(int argc, char **argv)
 	/* Block before threads start so that only sigwait sees them. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (sim_http_start(&f, opt.bind, leaf.cert_pem, leaf.key_pem, client_ca) != 0) {
+	if (sim_http_start(&f, opt.bind, leaf.cert_pem, leaf.key_pem, client_ca,
+			   opt.idle_timeout_s) != 0) {
 		fprintf(stderr, "ontap-sim: cannot start listeners on %s\n", opt.bind);
 		goto out;
 	}
 	started = true;
 	if (opt.realtime) {
+		f.realtime = true;
 		if (pthread_create(&tid, NULL, tick, &tk) != 0)
 			goto out;
 		ticking = true;

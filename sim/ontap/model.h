@@ -14,6 +14,7 @@
 #define SIM_NAME 256
 #define SIM_UUID 40
 #define SIM_MSG 512
+#define SIM_MAX_VOLUME_SIZE 1125899906842624.0 /* 1 PiB */
 
 /* A growable array of owned pointers. */
 typedef struct sim_vec {
@@ -179,6 +180,7 @@ typedef struct sim_request_fault {
 	char target[64];
 	int latency_ms;
 	bool drop;              /* close the connection without an answer */
+	char body[SIM_MSG];     /* answer this raw text instead of an error body */
 } sim_request_fault;
 
 typedef struct sim_job_fault {
@@ -218,6 +220,7 @@ typedef struct sim_log_entry {
 typedef struct sim_fabric {
 	pthread_mutex_t lock;
 	int64_t now_ms;        /* virtual clock */
+	bool realtime;         /* the clock follows the wall clock (main.c's ticker) */
 	uint64_t next_id;
 	uint64_t next_gen;
 	uint64_t next_origin;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mirrorgate/strbuf.h"
 
@@ -56,18 +57,72 @@ void sim_resp_err(sim_resp *rs, const sim_err *e)
 	sim_resp_error(rs, e->status ? e->status : 400, e->code, e->message, e->target);
 }
 
-void sim_resp_job(sim_resp *rs, const sim_job *j)
+static void resp_job_uuid(sim_resp *rs, const char *uuid)
 {
 	cJSON_Delete(rs->body);
 	rs->status = 202;
 	rs->body = cJSON_CreateObject();
 	cJSON *job = cJSON_AddObjectToObject(rs->body, "job");
-	cJSON_AddStringToObject(job, "uuid", j->uuid);
+	cJSON_AddStringToObject(job, "uuid", uuid);
 	cJSON *links = cJSON_AddObjectToObject(job, "_links");
 	cJSON *self = cJSON_AddObjectToObject(links, "self");
 	char href[SIM_MSG];
-	snprintf(href, sizeof(href), "/api/cluster/jobs/%s", j->uuid);
+	snprintf(href, sizeof(href), "/api/cluster/jobs/%s", uuid);
 	cJSON_AddStringToObject(self, "href", href);
+}
+
+void sim_resp_job(sim_resp *rs, const sim_job *j)
+{
+	resp_job_uuid(rs, j->uuid);
+}
+
+static bool job_done(const sim_job *j)
+{
+	return strcmp(j->state, "success") == 0 || strcmp(j->state, "failure") == 0;
+}
+
+static void nap(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+void sim_resp_job_wait(sim_req *rq, sim_resp *rs, sim_job *j, int done_status)
+{
+	sim_fabric *f = rq->f;
+	const char *rt = sim_qarg(rq, "return_timeout");
+	long secs = rt ? strtol(rt, NULL, 10) : 0; /* validated by http.c */
+	char uuid[SIM_UUID];
+	snprintf(uuid, sizeof(uuid), "%s", j->uuid);
+	int64_t waited = 0;
+	sim_job *cur = j;
+	/* ONTAP waits up to return_timeout seconds and answers 200/201 (still with the job) when
+	 * the job finished; virtual time moves while it waits, real time in real-time mode. */
+	while (cur && !job_done(cur) && waited < secs * 1000) {
+		int64_t step = secs * 1000 - waited < 100 ? secs * 1000 - waited : 100;
+		if (f->realtime) {
+			pthread_mutex_unlock(&f->lock);
+			nap(step);
+			pthread_mutex_lock(&f->lock);
+		} else {
+			sim_clock_advance(f, step);
+		}
+		waited += step;
+		cur = sim_job_find(f, uuid);
+	}
+	if (!cur || !job_done(cur)) {
+		/* Not done in time (or purged meanwhile): the usual 202 naming the job. */
+		resp_job_uuid(rs, uuid);
+		return;
+	}
+	if (strcmp(cur->state, "failure") == 0) {
+		char code[32];
+		snprintf(code, sizeof(code), "%lld", cur->code);
+		sim_resp_error(rs, 400, code, cur->message, NULL);
+		return;
+	}
+	sim_resp_job(rs, cur);
+	rs->status = done_status;
 }
 
 static const cJSON *at(const cJSON *o, const char *path)

@@ -64,7 +64,7 @@ static void rel_collection(sim_req *rq, sim_resp *rs)
 		sim_resp_error(rs, 500, "1", "out of memory", NULL);
 		return;
 	}
-	sim_resp_job(rs, j);
+	sim_resp_job_wait(rq, rs, j, 201);
 }
 
 static void rel_record(sim_req *rq, sim_resp *rs, sim_relationship *r)
@@ -97,7 +97,7 @@ static void rel_record(sim_req *rq, sim_resp *rs, sim_relationship *r)
 		if (!j)
 			sim_resp_error(rs, 500, "1", "out of memory", NULL);
 		else
-			sim_resp_job(rs, j);
+			sim_resp_job_wait(rq, rs, j, 200);
 		return;
 	}
 	if (is(rq, "DELETE")) {
@@ -131,7 +131,7 @@ static void rel_record(sim_req *rq, sim_resp *rs, sim_relationship *r)
 		if (!j)
 			sim_resp_error(rs, 500, "1", "out of memory", NULL);
 		else
-			sim_resp_job(rs, j);
+			sim_resp_job_wait(rq, rs, j, 200);
 		return;
 	}
 	not_allowed(rs);

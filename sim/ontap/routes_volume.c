@@ -45,6 +45,10 @@ static void volume_post(sim_req *rq, sim_resp *rs)
 		sim_resp_error(rs, 400, "917534", "The size is too small: the minimum is 20MB.", "size");
 		return;
 	}
+	if (size->valuedouble > SIM_MAX_VOLUME_SIZE) {
+		sim_resp_error(rs, 400, "917535", "The size is too large: the maximum is 1PB.", "size");
+		return;
+	}
 	sim_svm *s = svm_name ? sim_svm_find(rq->f, rq->cl, svm_name)
 			      : sim_svm_find_uuid(rq->f, rq->cl, svm_uuid);
 	if (!s) {
@@ -61,7 +65,7 @@ static void volume_post(sim_req *rq, sim_resp *rs)
 	if (!j)
 		sim_resp_error(rs, 500, "1", "out of memory", NULL);
 	else
-		sim_resp_job(rs, j);
+		sim_resp_job_wait(rq, rs, j, 201);
 }
 
 static void snapshot_routes(sim_req *rq, sim_resp *rs, sim_volume *v)
@@ -106,7 +110,7 @@ static void snapshot_routes(sim_req *rq, sim_resp *rs, sim_volume *v)
 		if (!j)
 			sim_resp_error(rs, 500, "1", "out of memory", NULL);
 		else
-			sim_resp_job(rs, j);
+			sim_resp_job_wait(rq, rs, j, 201);
 		return;
 	}
 	sim_snapshot *s = sim_snapshot_find_uuid(v, rq->segs[5]);

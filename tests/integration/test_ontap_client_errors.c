@@ -512,3 +512,44 @@ Test(ontap_err, create_reads_back_a_slow_to_appear_relationship)
 	mg_ontap_client_free(ca);
 	mg_ontap_client_free(cb);
 }
+
+Test(ontap_err, malformed_answers_are_refused_cleanly)
+{
+	ontap_sim_start(&P, NULL, NULL);
+	mg_ontap_client *c = ontap_sim_client(&P, 0);
+	mg_ontap_error err;
+	mg_ontap_cluster cl;
+	fault("{\"type\":\"request\",\"path\":\"/api/cluster\",\"status\":200,\"body\":\"<html>not json\"}");
+	cr_assert_eq(mg_ontap_cluster_get(c, &cl, &err), MG_EPARSE);
+	cr_assert_eq(err.http_status, 200);
+	fault("{\"type\":\"request\",\"path\":\"/api/cluster\",\"status\":200,\"body\":\"{\\\"name\\\":7}\"}");
+	cr_assert_eq(mg_ontap_cluster_get(c, &cl, &err), MG_EPARSE, "a record without version");
+	fault("{\"type\":\"request\",\"path\":\"/api/cluster\",\"status\":502,\"body\":\"<html>bad gateway</html>\"}");
+	cr_assert_eq(mg_ontap_cluster_get(c, &cl, &err), MG_EREMOTE);
+	cr_assert_eq(err.http_status, 502);
+	cr_assert(strstr(err.message, "without an ONTAP error body"));
+	fault("{\"type\":\"request\",\"path\":\"/api/svm/svms\",\"status\":200,\"body\":\"{\\\"num_records\\\":1}\"}");
+	mg_ontap_svm_list svms;
+	cr_assert_eq(mg_ontap_svms(c, NULL, &svms, &err), MG_EPARSE, "no records array");
+	cr_assert_null(svms.items);
+	fault("{\"type\":\"request\",\"path\":\"/api/svm/svms\",\"status\":200,"
+	      "\"body\":\"{\\\"records\\\":[],\\\"_links\\\":{\\\"next\\\":{\\\"href\\\":\\\"https://evil/\\\"}}}\"}");
+	cr_assert_eq(mg_ontap_svms(c, NULL, &svms, &err), MG_EPARSE, "next link outside /api");
+	fault("{\"type\":\"request\",\"path\":\"/api/svm/svms\",\"status\":200,\"count\":2,"
+	      "\"body\":\"{\\\"records\\\":[],\\\"_links\\\":{\\\"next\\\":{\\\"href\\\":\\\"/api/svm/svms?x=1\\\"}}}\"}");
+	cr_assert_eq(mg_ontap_svms(c, NULL, &svms, &err), MG_EPARSE, "a next link that repeats");
+	cr_assert(strstr(err.message, "paging"));
+	char longname[400];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	char json[600];
+	snprintf(json, sizeof(json),
+		 "{\"type\":\"request\",\"path\":\"/api/svm/svms\",\"status\":200,\"body\":"
+		 "\"{\\\"records\\\":[{\\\"name\\\":\\\"%s\\\"}]}\"}", longname);
+	fault(json);
+	cr_assert_eq(mg_ontap_svms(c, NULL, &svms, &err), MG_EPARSE, "names are never truncated");
+	cr_assert(strstr(err.message, "unusable record"), "%s", err.message);
+	cr_assert_eq(mg_ontap_svms(c, NULL, &svms, &err), 0, "every fault is used up");
+	mg_ontap_svm_list_free(&svms);
+	mg_ontap_client_free(c);
+}

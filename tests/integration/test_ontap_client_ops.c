@@ -1,6 +1,7 @@
 /* The ONTAP client against the real ontap-sim binary over HTTPS: one test per operation
  * group, following the reconciler's flows (establish, update, failover, release). */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -339,4 +340,38 @@ Test(ontap_ops, relationship_get_filters_and_wildcards)
 	mg_ontap_relationship_filter exact = {"svm-a:w2", "svm-b:w2_dp", false};
 	cr_assert_eq(mg_ontap_relationship_get(CB, &exact, &one, &err), 0);
 	cr_assert_str_eq(one.uuid, r2.uuid);
+}
+
+typedef struct reader {
+	mg_ontap_client *c;
+	int failures;
+} reader;
+
+static void *read_loop(void *arg)
+{
+	reader *r = arg;
+	for (int i = 0; i < 20; i++) {
+		mg_ontap_error err;
+		mg_ontap_svm_list l;
+		if (mg_ontap_svms(r->c, NULL, &l, &err) != 0 || l.len != 1)
+			r->failures++;
+		mg_ontap_svm_list_free(&l);
+	}
+	return NULL;
+}
+
+Test(ontap_ops, one_client_is_shared_between_threads)
+{
+	reader r[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		r[i].c = CB;
+		r[i].failures = 0;
+		cr_assert_eq(pthread_create(&t[i], NULL, read_loop, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(r[i].failures, 0, "thread %d", i);
+	}
+	cr_assert_eq(ontap_sim_count_requests(&P, "cluster-b", "GET", "/api/svm/svms"), 80);
 }

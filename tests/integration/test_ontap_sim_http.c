@@ -1,7 +1,11 @@
 /* ontap-sim's HTTP surface over HTTPS: query conventions (filters, fields, paging), its
  * answers to malformed or oversized input, the control API's validation, start-up errors and
  * real-time mode. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +237,10 @@ Test(sim_http, bad_start_up_input_is_refused)
 			     "clusters: [{name: x, password: p, version: ten}]\n",
 			     "peers: [{cluster: a, svm: b, peer_cluster: c, peer_svm: d}]\n",
 			     "clusters: [{name: x, password: p, svms: [{name: s, volumes: [{name: v, type: ls}]}]}]\n",
-			     "{]\n", "settings: {}\n"};
+			     "{]\n", "settings: {}\n",
+			     "clusters: [{name: x, password: p}, {name: x, password: q}]\n",
+			     "clusters: [{name: x, password: p, svms: [{name: s}]}, {name: y, password: q, svms: [{name: s}]}]\n",
+			     "clusters: {name: x}\n"};
 	const char *args[] = {bin, "--config", path, NULL};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(mg_write_file_atomic(path, bad[i], strlen(bad[i]), 0600), 0);
@@ -260,4 +267,81 @@ Test(sim_http, realtime_mode_finishes_jobs_on_the_wall_clock)
 	cr_assert_eq(mg_ontap_volume_create(c, &spec, &v, &err), 0, "%s", err.message);
 	cr_assert_str_eq(v.name, "rt");
 	mg_ontap_client_free(c);
+}
+
+Test(sim_http, return_timeout_waits_for_the_job)
+{
+	ontap_sim_start(&P, NULL, NULL);
+	mg_ontap_client *c = ontap_sim_client(&P, 0);
+	mg_ontap_error err;
+	int status = 0;
+	cJSON *body = cJSON_Parse("{\"svm\":{\"name\":\"svm-a\"},\"name\":\"quick\",\"size\":1073741824}");
+	cJSON *resp = NULL;
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=5", body, &status,
+				      &resp, &err), 0, "%s", err.message);
+	cr_assert_eq(status, 201, "done within the window");
+	cr_assert_not_null(cJSON_GetObjectItem(resp, "job"), "the job is still named");
+	cr_assert_eq(mg_ontap_job_wait_response(c, resp, &err), 0);
+	cJSON_Delete(resp);
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(c, "svm-a", "quick", &v, &err), 0);
+	/* A failure inside the window comes back as the error itself. */
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=5", body, &status,
+				      &resp, &err), MG_EREMOTE);
+	cr_assert_str_eq(err.code, "917526");
+	cr_assert_eq(err.http_status, 400);
+	/* Longer than the window: the usual 202. */
+	cr_assert_eq(ontap_sim_control(&P, "POST", "settings", "{\"job_run_ms\":60000}", NULL), 200);
+	cJSON_ReplaceItemInObject(body, "name", cJSON_CreateString("slow"));
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=2", body, &status,
+				      &resp, &err), 0);
+	cr_assert_eq(status, 202);
+	cJSON_Delete(resp);
+	cr_assert_eq(mg_ontap_request(c, "POST", "/api/storage/volumes?return_timeout=500", body,
+				      &status, &resp, &err), MG_EREMOTE);
+	cr_assert_str_eq(err.target, "return_timeout");
+	cJSON_Delete(body);
+	mg_ontap_client_free(c);
+}
+
+Test(sim_http, slow_clients_are_disconnected)
+{
+	const char *extra[] = {"--idle-timeout", "1", NULL};
+	ontap_sim_start(&P, NULL, extra);
+	const char *colon = strrchr(P.clusters[0].url, ':');
+	cr_assert_not_null(colon);
+	int port = (int)strtol(colon + 1, NULL, 10);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in addr = {0};
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	/* Half a TLS record header, then silence. */
+	cr_assert_eq(write(fd, "\x16\x03", 2), 2);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char buf[256];
+	ssize_t n;
+	size_t total = 0;
+	/* At most a TLS alert, then end of stream. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && total < 4096)
+		total += (size_t)n;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert_eq(n, 0, "the server closes the connection");
+	cr_assert(total < 64, "nothing but an alert was sent (%zu bytes)", total);
+	cr_assert(secs < 4.5, "closed after %.1f s, before the client's own 5 s timeout", secs);
+	/* The listener still serves others. */
+	mg_ontap_client *c = ontap_sim_client(&P, 0);
+	mg_ontap_error err;
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(c, "svm-a", "none", &v, &err), MG_ENOTFOUND);
+	mg_ontap_client_free(c);
+	const char *bad[] = {MG_BIN_DIR "/ontap-sim", "--idle-timeout", "0", NULL};
+	cr_assert_eq(run_sim(bad), 2);
 }

@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "mirrorgate/err.h"
+#include "mirrorgate/ontap_cluster.h"
 #include "mirrorgate/ontap_error.h"
+#include "mirrorgate/ontap_job.h"
+#include "mirrorgate/ontap_snapmirror.h"
+#include "mirrorgate/ontap_volume.h"
 
 static mg_ontap_error from_body(int status, const char *json)
 {
@@ -135,4 +139,33 @@ Test(ontap_error, unknown_outcome_and_transport_are_never_not_found)
 	mg_ontap_error_set(NULL, MG_EIO, MG_ONTAP_SRC_TRANSPORT, "x");
 	mg_ontap_error_from_body(NULL, 500, NULL);
 	cr_assert(!mg_ontap_err_is_auth(NULL));
+}
+
+Test(ontap_error, unusable_arguments_are_refused_with_an_explanation)
+{
+	mg_ontap_error e;
+	mg_ontap_svm_list svms;
+	mg_ontap_relationship rel;
+	mg_ontap_relationship_filter none = {NULL, NULL, false};
+	mg_ontap_volume vol;
+	mg_ontap_cluster cl;
+	cr_assert_eq(mg_ontap_svms(NULL, NULL, &svms, &e), MG_EINVAL);
+	cr_assert_eq(e.rc, MG_EINVAL);
+	cr_assert(strstr(e.message, "mg_ontap_svms"), "%s", e.message);
+	cr_assert_eq(mg_ontap_cluster_get(NULL, &cl, &e), MG_EINVAL);
+	cr_assert_eq(mg_ontap_relationship_get(NULL, &none, &rel, &e), MG_EINVAL, "a filter is required");
+	cr_assert_eq(mg_ontap_volume_get(NULL, "svm", "v", &vol, &e), MG_EINVAL);
+	cr_assert_eq(mg_ontap_transfer_abort(NULL, "r", NULL, false, &e), MG_EINVAL);
+	cr_assert_eq(mg_ontap_relationship_delete(NULL, "r", (enum mg_ontap_delete_mode)9, &e), MG_EINVAL);
+	cr_assert_eq(mg_ontap_job_wait(NULL, "j", &e), MG_EINVAL);
+	cr_assert_eq(mg_ontap_snapshot_create(NULL, "v", "", NULL, &e), MG_EINVAL);
+	int status;
+	cJSON *body;
+	cr_assert_eq(mg_ontap_request(NULL, "GET", "/api/cluster", NULL, &status, &body, &e), MG_EINVAL);
+	cr_assert_eq(e.source, MG_ONTAP_SRC_CLIENT);
+	mg_ontap_svm_list_free(NULL);
+	mg_ontap_relationship_list_free(NULL);
+	mg_ontap_snapshot_list_free(NULL);
+	mg_ontap_svm_peer_list_free(NULL);
+	mg_ontap_cluster_peer_list_free(NULL);
 }
