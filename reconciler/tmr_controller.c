@@ -158,6 +158,7 @@ static int write_status(pass *p)
 			break;
 		/* somebody wrote in between: take their resourceVersion, keep our condition
 		 * unless the spec moved on (then the next pass recomputes it) */
+		mg_info("TMR status write conflicted; re-reading", "tmr", p->name, NULL);
 		long long gen = mg_kobj_generation(p->obj);
 		int lrc = reload(p);
 		if (lrc != 0)

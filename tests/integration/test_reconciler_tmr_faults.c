@@ -2,11 +2,15 @@
  * connections, stuck and purged jobs, a busy transfer during a promote. Each test would fail
  * on Trident's behaviour (see the comment above it) and asserts the data-loss ledger. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mirrorgate/err.h"
 #include "mirrorgate/k8s.h"
+#include "mirrorgate/log.h"
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
 #include "tmr_controller.h"
@@ -240,5 +244,52 @@ Test(reconciler_faults, h5_lookups_use_server_side_filters)
 	}
 	cJSON_Delete(log);
 	cr_expect_gt(gets, 0);
+	assert_no_loss();
+}
+
+/* A 409 on the status write: another writer changes the TMR while a pass talks to ONTAP.
+ * The pass re-reads, keeps its condition (same generation) and writes again; the other
+ * writer's change survives. */
+static void *label_writer(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 150000000L};
+	nanosleep(&ts, NULL);
+	mg_k8s_client *k = E.k8s;
+	cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"team\":\"storage\"}}}");
+	mg_k8s_status st;
+	int rc = mg_k8s_patch(NULL, k, &mg_k8s_res_tmr, "app", "mirror", NULL, MG_K8S_PATCH_MERGE,
+			      p, &st);
+	cJSON_Delete(p);
+	return (void *)(intptr_t)rc;
+}
+
+Test(reconciler_faults, status_conflict_is_retried_without_losing_either_write)
+{
+	establish();
+	promote_spec();
+	rec_env_fault(&E, "{\"type\":\"request\",\"method\":\"GET\",\"path\":"
+			  "\"/api/snapmirror/relationships*\",\"latency_ms\":600,\"count\":1}");
+	char *logbuf = NULL;
+	size_t loglen = 0;
+	FILE *logs = open_memstream(&logbuf, &loglen);
+	cr_assert_not_null(logs);
+	mg_log_set_stream(logs);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, label_writer, NULL), 0);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
+	void *ret;
+	pthread_join(t, &ret);
+	mg_log_set_stream(stderr);
+	fclose(logs);
+	cr_expect(strstr(logbuf, "TMR status write conflicted"), "the 409 happened: %s", logbuf);
+	free(logbuf);
+	cr_assert_eq((intptr_t)ret, 0, "the other writer's patch");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "state"), "promoted");
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_tmr, "app", "mirror");
+	const cJSON *lbl = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "labels"), "team");
+	cr_expect(cJSON_IsString(lbl) && strcmp(lbl->valuestring, "storage") == 0);
+	cJSON_Delete(o);
 	assert_no_loss();
 }
