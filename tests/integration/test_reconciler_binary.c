@@ -242,3 +242,59 @@ Test(reconciler_binary, bad_flags_and_config_are_refused)
 	cr_expect(strstr(out, "needs non-empty username and password"), "%s", out);
 	free(out);
 }
+
+/* H9: Trident requeues a transitioning TMR without backoff and polls ONTAP in a tight loop.
+ * With a baseline that does not finish, the reconciler's reads slow down (capped exponential
+ * backoff): over three seconds with a 50 ms base and a 1 s cap, a few passes, not hundreds. */
+Test(reconciler_binary, h9_waiting_on_ontap_backs_off)
+{
+	volumes();
+	rec_env_fault(&E, "{\"type\":\"transfer\",\"mode\":\"hang\"}");
+	rec_proc_start(&R1, BIN, E.kube.kubeconfig, "r1", NULL);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR);
+	cr_assert(wait_state("establishing", 10000), "see %s", R1.log);
+	int before = ontap_sim_count_requests(&E.ontap, "cluster-b", "GET",
+					      "/api/snapmirror/relationships?");
+	nap(3000);
+	int reads = ontap_sim_count_requests(&E.ontap, "cluster-b", "GET",
+					     "/api/snapmirror/relationships?") -
+		    before;
+	cr_expect_leq(reads, 20, "%d relationship reads in 3 s", reads);
+	cr_expect_geq(reads, 1, "still polling");
+	rec_env_clear_faults(&E); /* the baseline finishes */
+	cr_assert(wait_state("established", 20000), "see %s", R1.log);
+	assert_no_loss();
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MG_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MG_UNDER_ASAN 1
+#endif
+#endif
+
+/* The binary under valgrind memcheck: watch, queue, workers, ONTAP and Kubernetes clients,
+ * the metrics server, then SIGTERM: no memory error, no definite or indirect leak. */
+Test(reconciler_binary, memcheck_clean_under_valgrind, .timeout = 240)
+{
+#ifdef MG_UNDER_ASAN
+	cr_skip_test("valgrind does not run sanitizer builds");
+#endif
+	static const char *const vg[] = {"valgrind", "--quiet", "--leak-check=full",
+					 "--errors-for-leak-kinds=definite,indirect",
+					 "--error-exitcode=99", NULL};
+	static const char *const extra[] = {"--leader-elect", "false", NULL};
+	volumes();
+	rec_proc_start_wrapped(&R1, vg, BIN, E.kube.kubeconfig, "vg", extra);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR);
+	cr_assert(wait_state("established", 120000), "see %s", R1.log);
+	char *metrics = NULL;
+	cr_expect_eq(rec_proc_get(&R1, "/metrics", &metrics), 200);
+	free(metrics);
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
+	cr_assert(wait_state("promoted", 120000), "see %s", R1.log);
+	cr_expect_eq(rec_proc_stop(&R1, false), 0, "valgrind found errors or leaks; see %s",
+		     R1.log);
+	assert_no_loss();
+}

@@ -44,12 +44,20 @@ void rec_proc_config(rec_proc *p, const char *url, const char *svm, const char *
 void rec_proc_start(rec_proc *p, const char *binary, const char *kubeconfig,
 		    const char *identity, const char *const *extra)
 {
+	rec_proc_start_wrapped(p, NULL, binary, kubeconfig, identity, extra);
+}
+
+void rec_proc_start_wrapped(rec_proc *p, const char *const *wrapper, const char *binary,
+			    const char *kubeconfig, const char *identity, const char *const *extra)
+{
 	char out[300];
 	snprintf(out, sizeof(out), "%s/%s.out", p->dir, identity);
 	snprintf(p->log, sizeof(p->log), "%s/%s.log", p->dir, identity);
 	unlink(out);
-	const char *argv[48];
+	const char *argv[64];
 	size_t a = 0;
+	for (size_t i = 0; wrapper && wrapper[i] && a < 16; i++)
+		argv[a++] = wrapper[i];
 	argv[a++] = binary;
 	argv[a++] = "--config";
 	argv[a++] = p->config;
@@ -69,7 +77,7 @@ void rec_proc_start(rec_proc *p, const char *binary, const char *kubeconfig,
 	argv[a++] = "50ms";
 	argv[a++] = "--backoff-cap";
 	argv[a++] = "1s";
-	for (size_t i = 0; extra && extra[i] && a < 46; i++)
+	for (size_t i = 0; extra && extra[i] && a < 62; i++)
 		argv[a++] = extra[i];
 	argv[a] = NULL;
 	pid_t pid = fork();
@@ -81,12 +89,13 @@ void rec_proc_start(rec_proc *p, const char *binary, const char *kubeconfig,
 			_exit(127);
 		dup2(fo, 1);
 		dup2(fl, 2);
-		execv(binary, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	p->pid = pid;
 	p->port = 0;
-	for (int i = 0; i < 200 && !p->port; i++) {
+	int tries = wrapper ? 1200 : 200;
+	for (int i = 0; i < tries && !p->port; i++) {
 		char *text = NULL;
 		size_t len = 0;
 		if (mg_read_file(out, 4096, &text, &len) == 0) {
@@ -103,7 +112,7 @@ void rec_proc_start(rec_proc *p, const char *binary, const char *kubeconfig,
 		if (!p->port)
 			nap(50);
 	}
-	cr_assert_gt(p->port, 0, "no metrics port within 10 s; see %s", p->log);
+	cr_assert_gt(p->port, 0, "no metrics port in time; see %s", p->log);
 }
 
 int rec_proc_stop(rec_proc *p, bool hard)
@@ -112,7 +121,7 @@ int rec_proc_stop(rec_proc *p, bool hard)
 		return -1;
 	kill(p->pid, hard ? SIGKILL : SIGTERM);
 	int st = 0;
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1200; i++) {
 		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
 			p->pid = 0;
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;

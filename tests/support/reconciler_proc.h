@@ -23,6 +23,9 @@ void rec_proc_config(rec_proc *p, const char *url, const char *svm, const char *
  * (NULL-terminated, may be NULL); waits (bounded) for the metrics port line. */
 void rec_proc_start(rec_proc *p, const char *binary, const char *kubeconfig,
 		    const char *identity, const char *const *extra);
+/* The same under a wrapper command (e.g. valgrind ...), waiting up to 60 s. */
+void rec_proc_start_wrapped(rec_proc *p, const char *const *wrapper, const char *binary,
+			    const char *kubeconfig, const char *identity, const char *const *extra);
 /* SIGKILL (hard) or SIGTERM, then reaps; returns the exit status (-1 when killed). */
 int rec_proc_stop(rec_proc *p, bool hard);
 /* HTTP GET of a path on the metrics port; returns the status, *body (may be NULL) gets it. */
