@@ -27,6 +27,7 @@ const char mg_flags_usage[] =
 	"  --backoff-base DUR       first retry delay (default 500ms)\n"
 	"  --backoff-cap DUR        longest retry delay (default 5m)\n"
 	"  --topology-period DUR    refresh of the mirrorgate-topology ConfigMap (default 1m)\n"
+	"  --watch-timeout DUR      server-side length of each watch before it is resumed (5m)\n"
 	"  --log-level LEVEL        debug, info, warn, error (default info)\n";
 
 int mg_duration_flag(const char *s, uint64_t *ms)
@@ -81,8 +82,9 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 	f->backoff_cap_ms = 300000;
 	f->log_level = "info";
 	f->topology_ms = 60000;
+	f->watch_timeout_ms = 300000;
 	enum { O_CONFIG = 1, O_KUBECONFIG, O_CONTEXT, O_NS, O_WORKERS, O_RESYNC, O_METRICS, O_LE,
-	       O_LNS, O_LNAME, O_ID, O_LDUR, O_RDL, O_RETRY, O_BBASE, O_BCAP, O_LOG, O_HELP, O_TOPO };
+	       O_LNS, O_LNAME, O_ID, O_LDUR, O_RDL, O_RETRY, O_BBASE, O_BCAP, O_LOG, O_HELP, O_TOPO, O_WTO };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, O_CONFIG},
 		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -102,6 +104,7 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 		{"backoff-cap", required_argument, NULL, O_BCAP},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"topology-period", required_argument, NULL, O_TOPO},
+		{"watch-timeout", required_argument, NULL, O_WTO},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -143,6 +146,10 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 		case O_BCAP: bad = mg_duration_flag(optarg, &f->backoff_cap_ms); break;
 		case O_LOG: f->log_level = optarg; break;
 		case O_TOPO: bad = mg_duration_flag(optarg, &f->topology_ms) || !f->topology_ms; break;
+		case O_WTO:
+			bad = mg_duration_flag(optarg, &f->watch_timeout_ms) ||
+			      f->watch_timeout_ms < 1000 || f->watch_timeout_ms > 3600000;
+			break;
 		case O_HELP: f->help = true; return 0;
 		default:
 			snprintf(why, why_len, "unknown or incomplete option %s", name);

@@ -22,6 +22,7 @@ typedef struct mg_flags {
 						* --retry-period 2s */
 	uint64_t backoff_base_ms, backoff_cap_ms; /* --backoff-base 500ms --backoff-cap 5m */
 	uint64_t topology_ms;     /* --topology-period (1m) */
+	uint64_t watch_timeout_ms; /* --watch-timeout (5m): server-side watch duration */
 	const char *log_level;    /* --log-level (info) */
 	bool help;
 } mg_flags;

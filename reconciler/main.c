@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 		.lease_ns = f.lease_ns,
 		.lease_name = f.lease_name,
 		.topology_ms = f.topology_ms,
+		.watch_timeout_s = (long)(f.watch_timeout_ms / 1000),
 	};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -236,6 +236,16 @@ static void *chores(void *arg)
 			mg_backends_refresh(m->o.backends);
 		mg_metrics_set(m->o.metrics, "mirrorgate_queue_depth", NULL,
 			       (double)mg_workqueue_len(m->q));
+		const struct {
+			const char *res;
+			mg_informer *inf;
+		} infs[] = {{"tmr", m->tmr_inf}, {"tamu", m->tamu_inf}, {"tsi", m->tsi_inf},
+			    {"pvc", m->pvc_inf}};
+		for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
+			const char *l[] = {"resource", infs[i].res, NULL};
+			mg_metrics_set(m->o.metrics, "mirrorgate_informer_lists", l,
+				       (double)mg_informer_list_count(infs[i].inf));
+		}
 	}
 	return NULL;
 }
@@ -250,6 +260,8 @@ static const mg_metric_desc k_descs[] = {
 	{"mirrorgate_tmr_lag_seconds", "gauge", "SnapMirror lag of the TMR's relationship."},
 	{"mirrorgate_queue_depth", "gauge", "Keys ready in the work queue."},
 	{"mirrorgate_leader", "gauge", "1 while this replica holds the leader lease."},
+	{"mirrorgate_informer_lists", "gauge",
+	 "Full lists per watched resource (1 + relists after watch expiry, 410)."},
 };
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
@@ -272,7 +284,7 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	if (rc != 0)
 		goto fail;
 	mg_informer_handlers h = {on_tmr_add, on_tmr_update, on_tmr_add, m};
-	mg_informer_opts io = {.ns = m->o.ns, .handlers = &h};
+	mg_informer_opts io = {.ns = m->o.ns, .handlers = &h, .watch_timeout_s = m->o.watch_timeout_s};
 	rc = mg_informer_new(&m->tmr_inf, m->o.kube, &mg_k8s_res_tmr, &io);
 	if (rc != 0)
 		goto fail;

@@ -27,6 +27,7 @@ typedef struct mg_manager_opts {
 	const char *lease_ns;   /* default: the client's namespace */
 	const char *lease_name; /* default "mirrorgate-reconciler" */
 	uint64_t topology_ms;   /* topology ConfigMap refresh; default 60000 */
+	long watch_timeout_s;   /* server-side watch timeout; default 300 */
 	const char *topology_ns;   /* default: the lease namespace */
 	const char *topology_name; /* default "mirrorgate-topology" */
 } mg_manager_opts;

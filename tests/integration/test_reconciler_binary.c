@@ -298,3 +298,45 @@ Test(reconciler_binary, memcheck_clean_under_valgrind, .timeout = 240)
 		     R1.log);
 	assert_no_loss();
 }
+
+/* Watches that end (1 s server timeout) and resume from a version the API server no longer
+ * keeps (history of 3 events: 410 Gone) make the informers relist; objects created after
+ * that are still seen and reconciled at once, not at the next resync. */
+Test(reconciler_binary, watch_drops_and_410_relist)
+{
+	static const char *const hist[] = {"--history", "3", NULL};
+	mg_k8s_client_free(E.k8s);
+	E.k8s = NULL;
+	kube_sim_stop(&E.kube);
+	cr_assert_eq(kube_sim_start(&E.kube, hist), 0);
+	mg_k8s_config *cfg = NULL;
+	char why[256] = "";
+	cr_assert_eq(mg_k8s_config_from_kubeconfig(&cfg, E.kube.kubeconfig, NULL, why, sizeof(why)),
+		     0, "%s", why);
+	cr_assert_eq(mg_k8s_client_new(&E.k8s, cfg), 0);
+	mg_k8s_config_free(cfg);
+	volumes();
+	static const char *const extra[] = {"--watch-timeout", "1s", "--leader-elect", "false",
+					    NULL};
+	rec_proc_start(&R1, BIN, E.kube.kubeconfig, "r1", extra);
+	nap(1200);
+	for (int i = 0; i < 12; i++) {
+		char buf[256];
+		snprintf(buf, sizeof(buf),
+			 "{apiVersion: v1, kind: ConfigMap, metadata: {name: churn-%d}, data: {a: b}}",
+			 i);
+		rec_env_create(&E, &mg_k8s_res_configmap, "default", buf);
+	}
+	nap(2500);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR);
+	cr_assert(wait_state("established", 15000), "see %s", R1.log);
+	char *metrics = NULL;
+	cr_assert_eq(rec_proc_get(&R1, "/metrics", &metrics), 200);
+	const char *k = "mirrorgate_informer_lists{resource=\"tmr\"} ";
+	const char *at = strstr(metrics, k);
+	cr_assert_not_null(at, "%s", metrics);
+	long lists = strtol(at + strlen(k), NULL, 10);
+	cr_expect_geq(lists, 2, "relisted after 410: %ld", lists);
+	free(metrics);
+	assert_no_loss();
+}
