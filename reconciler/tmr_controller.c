@@ -117,19 +117,27 @@ static int write_status(pass *p)
 	const mg_tmr_mapping *m = p->tmr.nmappings ? &p->tmr.mappings[0] : NULL;
 	char now[40];
 	mg_rctx_now_rfc3339(p->c, now, sizeof(now));
-	const char *state = p->state_known ? mg_tmr_state_str(p->state)
-					   : (old ? nz(old->state) : "");
+	/* copies: a 409 below re-reads the TMR, which frees the strings `old` points into */
+	char state[32], pvc[256], remote[512], local[512], policy[MG_ONTAP_NAME_MAX],
+		schedule[MG_ONTAP_NAME_MAX];
+	snprintf(state, sizeof(state), "%s",
+		 p->state_known ? mg_tmr_state_str(p->state) : (old ? nz(old->state) : ""));
+	snprintf(pvc, sizeof(pvc), "%s", m ? nz(m->local_pvc_name) : "");
+	snprintf(remote, sizeof(remote), "%s", m ? nz(m->remote_volume_handle) : "");
+	snprintf(local, sizeof(local), "%s",
+		 p->local_handle[0] ? p->local_handle : (old ? nz(old->local_volume_handle) : ""));
+	snprintf(policy, sizeof(policy), "%s",
+		 p->policy[0] ? p->policy : (old ? nz(old->replication_policy) : ""));
+	snprintf(schedule, sizeof(schedule), "%s",
+		 p->schedule[0] ? p->schedule : (old ? nz(old->replication_schedule) : ""));
 	mg_tmr_condition_values v = {
 		.state = state,
 		.message = p->message,
-		.local_pvc_name = m ? nz(m->local_pvc_name) : "",
-		.remote_volume_handle = m ? nz(m->remote_volume_handle) : "",
-		.local_volume_handle = p->local_handle[0] ? p->local_handle
-							  : (old ? nz(old->local_volume_handle) : ""),
-		.replication_policy = p->policy[0] ? p->policy
-						   : (old ? nz(old->replication_policy) : ""),
-		.replication_schedule = p->schedule[0] ? p->schedule
-						       : (old ? nz(old->replication_schedule) : ""),
+		.local_pvc_name = pvc,
+		.remote_volume_handle = remote,
+		.local_volume_handle = local,
+		.replication_policy = policy,
+		.replication_schedule = schedule,
 		.observed_generation = mg_kobj_generation(p->obj),
 		.last_transition_time = now,
 	};

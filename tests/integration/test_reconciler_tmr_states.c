@@ -202,6 +202,24 @@ Test(reconciler_states, reestablished_without_common_snapshot_fails_and_keeps_th
 	assert_no_loss();
 }
 
+/* promoted x establishing: a baseline still running is aborted, never broken (ONTAP refuses
+ * to break an uninitialized relationship), and the destination record deleted. */
+Test(reconciler_states, promoted_x_establishing_aborts_the_baseline)
+{
+	volumes();
+	rec_env_fault(&E, "{\"type\":\"transfer\",\"mode\":\"hang\"}");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR("mirror", "established", REMOTE));
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
+	cr_expect_str_eq(cond("state"), "establishing");
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0,
+		     "%s", cond("message"));
+	cr_expect_geq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/transfers/"), 1,
+		      "the baseline was aborted");
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	assert_no_loss();
+}
+
 /* promoted x none: a source-side TMR (no remote handle) is promoted without any ONTAP call. */
 Test(reconciler_states, promoted_without_remote_is_the_source_side)
 {
