@@ -266,39 +266,6 @@ Test(reconciler_binary, h9_waiting_on_ontap_backs_off)
 	assert_no_loss();
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_UNDER_ASAN 1
-#endif
-#endif
-
-/* The binary under valgrind memcheck: watch, queue, workers, ONTAP and Kubernetes clients,
- * the metrics server, then SIGTERM: no memory error, no definite or indirect leak. */
-Test(reconciler_binary, memcheck_clean_under_valgrind, .timeout = 240)
-{
-#ifdef MG_UNDER_ASAN
-	cr_skip_test("valgrind does not run sanitizer builds");
-#endif
-	static const char *const vg[] = {"valgrind", "--quiet", "--leak-check=full",
-					 "--errors-for-leak-kinds=definite,indirect",
-					 "--error-exitcode=99", NULL};
-	static const char *const extra[] = {"--leader-elect", "false", NULL};
-	volumes();
-	rec_proc_start_wrapped(&R1, vg, BIN, E.kube.kubeconfig, "vg", extra);
-	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR);
-	cr_assert(wait_state("established", 120000), "see %s", R1.log);
-	char *metrics = NULL;
-	cr_expect_eq(rec_proc_get(&R1, "/metrics", &metrics), 200);
-	free(metrics);
-	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
-	cr_assert(wait_state("promoted", 120000), "see %s", R1.log);
-	cr_expect_eq(rec_proc_stop(&R1, false), 0, "valgrind found errors or leaks; see %s",
-		     R1.log);
-	assert_no_loss();
-}
-
 /* Watches that end (1 s server timeout) and resume from a version the API server no longer
  * keeps (history of 3 events: 410 Gone) make the informers relist; objects created after
  * that are still seen and reconciled at once, not at the next resync. */
