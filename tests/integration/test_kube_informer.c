@@ -1,3 +1,5 @@
+/* (An integration test: it runs kube-sim, which under valgrind takes minutes; the canned
+ * unit tests cover the same client code under valgrind in CI.) */
 /* The informer and the informer-backed lookup against kube-sim: sync, callbacks, indexes
  * kept in step with updates, the topology ConfigMap, and concurrent readers. */
 #include <criterion/criterion.h>
