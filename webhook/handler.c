@@ -193,9 +193,8 @@ int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char
 			.object = r.object,
 			.old_object = r.old_object,
 		};
-		mg_lookup_begin(lk);
+		/* mg_review brackets its lookups with mg_lookup_begin/end itself. */
 		rc = mg_review(&v, &req, lk, ep == MG_WH_MUTATE ? MG_REVIEW_MUTATE : MG_REVIEW_VALIDATE);
-		mg_lookup_end(lk);
 		if (rc) {
 			/* Only out of memory gets here; deny rather than let an unchecked object in. */
 			resp.allowed = false;
