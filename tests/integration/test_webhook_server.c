@@ -115,7 +115,7 @@ Test(webhook_server, denied_request_has_the_api_server_message)
 	cr_assert_str_eq(str(st, "message"),
 			 "TridentMirrorRelationship.trident.netapp.io \"db-mirror\" is invalid: "
 			 "spec.state: Unsupported value: \"mirrored\": supported values: "
-			 "\"promoted\", \"established\", \"reestablished\"");
+			 "\"\", \"promoted\", \"established\", \"reestablished\"");
 	const cJSON *aa = cJSON_GetObjectItemCaseSensitive(r, "auditAnnotations");
 	cr_assert_str_eq(str(aa, "rules"), "TMR-STATE");
 	cJSON_Delete(j);
@@ -628,8 +628,11 @@ static size_t slow_read(char *buf, size_t size, size_t nitems, void *user)
 	size_t room = size * nitems;
 	size_t want = s->calls++ == 0 ? s->len / 2 : s->len - s->pos;
 	if (s->calls == 2) {
-		kill(g_w.pid, SIGTERM);
+		/* Let the server read the headers and the first half: the request is then in
+		 * progress on its side. */
 		struct timespec ts = {0, 300 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		kill(g_w.pid, SIGTERM);
 		nanosleep(&ts, NULL);
 		CURL *c = mg_wht_curl(&g_w);
 		char url[128];
