@@ -16,6 +16,8 @@
 typedef struct loader {
 	mg_store *store;
 	size_t objects;
+	const char *topology_from; /* for the log line: the file it came from */
+	char *topology_where;      /* owned copy when it came from a ConfigMap */
 	char **error;
 } loader;
 
@@ -63,8 +65,10 @@ static int maybe_topology_configmap(loader *ld, const cJSON *obj, const char *wh
 	if (rc) {
 		*ld->error = mg_asprintf("%s: ConfigMap key %s: %s", where,
 					 MG_TOPOLOGY_CONFIGMAP_KEY, perr.message);
-	} else if (docs.len) {
-		rc = set_topology(ld, docs.items[0].root, where);
+	} else if (docs.len && (rc = set_topology(ld, docs.items[0].root, where)) == 0) {
+		free(ld->topology_where);
+		ld->topology_where = mg_strdup(where);
+		ld->topology_from = ld->topology_where;
 	}
 	mg_doc_list_free(&docs);
 	return rc;
@@ -210,6 +214,7 @@ int mg_wh_state_load(mg_store **out, const char *state_dir, const char *topology
 			rc = MG_EPARSE;
 		} else {
 			rc = set_topology(&ld, docs.items[0].root, topology_file);
+			ld.topology_from = topology_file;
 		}
 		mg_doc_list_free(&docs);
 		free(data);
@@ -219,10 +224,11 @@ int mg_wh_state_load(mg_store **out, const char *state_dir, const char *topology
 	char count[32];
 	snprintf(count, sizeof(count), "%zu", ld.objects);
 	mg_info("state loaded", "state_dir", state_dir, "objects", count, "topology",
-		topology_file, NULL);
+		ld.topology_from, NULL);
 	*out = ld.store;
 	ld.store = NULL;
 out:
+	free(ld.topology_where);
 	mg_store_free(ld.store);
 	return rc;
 }
