@@ -80,7 +80,7 @@ static int put_object(loader *ld, cJSON *obj, const char *path, int line)
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(obj, "items");
 	char where[600];
 	snprintf(where, sizeof(where), "%s:%d", path, line);
-	if (cJSON_IsString(kind) && strlen(kind->valuestring) > 4 &&
+	if (cJSON_IsString(kind) && strlen(kind->valuestring) >= 4 &&
 	    strcmp(kind->valuestring + strlen(kind->valuestring) - 4, "List") == 0 &&
 	    cJSON_IsArray(items)) {
 		cJSON *item;
