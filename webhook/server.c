@@ -204,6 +204,8 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 		return simple_json(srv, c, MHD_HTTP_OK, "{\"status\":\"ready\"}");
 	case R_METRICS: {
 		mg_strbuf out = MG_STRBUF_INIT;
+		/* Kept in an atomic on the hot path; published here, where it is read. */
+		mg_metric_set(srv->opts.metrics->in_flight, NULL, atomic_load(&srv->in_flight));
 		if (mg_metrics_render(&out, srv->opts.metrics->reg)) {
 			mg_strbuf_free(&out);
 			return MHD_NO;
@@ -229,8 +231,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!ctx)
 			return MHD_NO;
 		*con_cls = ctx;
-		int n = atomic_fetch_add(&srv->in_flight, 1) + 1;
-		mg_metric_set(srv->opts.metrics->in_flight, NULL, n);
+		atomic_fetch_add(&srv->in_flight, 1);
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		if (ci && ci->socket_context)
@@ -269,8 +270,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	mg_strbuf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
-	int n = atomic_fetch_sub(&srv->in_flight, 1) - 1;
-	mg_metric_set(srv->opts.metrics->in_flight, NULL, n);
+	atomic_fetch_sub(&srv->in_flight, 1);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -357,6 +357,10 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 					     (intptr_t)opts->max_connections, NULL};
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
 					     (intptr_t)opts->connection_timeout, NULL};
+	/* libmicrohttpd zeroes a connection's pool for every request: keep it just large
+	 * enough for the API server's headers (bodies go to our own buffer). */
+	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					     (intptr_t)MG_WH_CONNECTION_MEMORY, NULL};
 	if (opts->threads > 1)
 		items[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
 						     (intptr_t)opts->threads, NULL};

@@ -12,6 +12,9 @@
 /* Bodies above this are refused with 413 (the API server's own limit is 3 MiB). */
 #define MG_WH_MAX_BODY (3u * 1024u * 1024u)
 
+/* Per-connection memory for request headers and I/O buffers; headers beyond it get 431. */
+#define MG_WH_CONNECTION_MEMORY (8u * 1024u)
+
 /* TLS 1.2 and 1.3 only; AEAD ciphers with forward-secret ECDHE key exchange. */
 #define MG_WH_TLS_PRIORITIES                                                                   \
 	"SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"   \
