@@ -37,6 +37,7 @@ struct mg_wh_server {
 /* Per HTTP request. */
 typedef struct req_ctx {
 	enum route route;
+	struct timespec start; /* headers complete */
 	mg_strbuf body;
 	bool too_big;
 	bool answered; /* an early answer (error) was queued with the headers */
@@ -231,6 +232,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!ctx)
 			return MHD_NO;
 		*con_cls = ctx;
+		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		atomic_fetch_add(&srv->in_flight, 1);
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -243,6 +245,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		/* The idle timeout does not stop a client that trickles a byte now and then:
+		 * the whole body must arrive within the timeout too. */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - ctx->start.tv_sec > (time_t)srv->opts.connection_timeout) {
+			mg_debug("request body too slow: closing the connection", NULL);
+			return MHD_NO;
+		}
 		if (!ctx->too_big && ctx->body.len + *upload_data_size > MG_WH_MAX_BODY) {
 			/* Chunked bodies have no Content-Length: stop storing, answer 413 at
 			 * the end. */

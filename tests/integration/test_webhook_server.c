@@ -495,6 +495,47 @@ Test(webhook_server, idle_clients_time_out_and_plain_http_is_a_handshake_error)
 	cr_assert_geq(mg_wht_metric(&g_w, "mirrorgate_webhook_tls_handshake_errors_total"), 3.0);
 }
 
+struct trickle {
+	int calls;
+};
+
+static size_t trickle_read(char *buf, size_t size, size_t nitems, void *user)
+{
+	struct trickle *t = user;
+	(void)size, (void)nitems;
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	buf[0] = t->calls++ ? ' ' : '{';
+	return 1;
+}
+
+Test(webhook_server, a_trickling_body_is_cut_at_the_timeout)
+{
+	const char *args[] = {"--connection-timeout=1", NULL};
+	start(args);
+	struct trickle t = {0};
+	CURL *c = mg_wht_curl(&g_w);
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	h = curl_slist_append(h, "Expect:");
+	char url[128];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate", g_w.port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)40);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, trickle_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &t);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	CURLcode rc = curl_easy_perform(c);
+	cr_assert_neq(rc, CURLE_OK, "the server closed the connection");
+	cr_assert(t.calls < 20, "well before the 40-byte body was sent (%d bytes)", t.calls);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	mg_wht_resp r;
+	mg_wht_request(&g_w, NULL, "GET", "/healthz", NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 200, "still serving");
+	mg_wht_resp_free(&r);
+}
+
 Test(webhook_server, connection_limit)
 {
 	const char *args[] = {"--max-connections=2", "--threads=1", NULL};
