@@ -151,14 +151,18 @@ static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, r
 		if (clen) {
 			char *end = NULL;
 			unsigned long long n = strtoull(clen, &end, 10);
-			/* Refused before reading a byte of it; libmicrohttpd closes the
+			/* Far too big: refused before reading a byte; libmicrohttpd closes the
 			 * connection afterwards since the body is left unread. */
-			if (end == clen || *end || n > MG_WH_MAX_BODY)
+			if (end == clen || *end || n > MG_WH_MAX_DISCARD)
 				return http_error(srv, c, MHD_HTTP_CONTENT_TOO_LARGE,
 						  "RequestEntityTooLarge",
 						  "the request body is over 3 MiB", NULL);
+			/* Somewhat too big: read and drop it, then answer 413, so that a client
+			 * still sending does not get a reset instead of the answer. */
+			if (n > MG_WH_MAX_BODY)
+				ctx->too_big = true;
 			/* Reserve once: one allocation per request instead of doublings. */
-			if (n && mg_strbuf_append(&ctx->body, "", 0) == 0 && ctx->body.cap < n + 1) {
+			else if (n && mg_strbuf_append(&ctx->body, "", 0) == 0 && ctx->body.cap < n + 1) {
 				char *p = realloc(ctx->body.data, (size_t)n + 1);
 				if (!p)
 					return MHD_NO;

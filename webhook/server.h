@@ -11,6 +11,9 @@
 
 /* Bodies above this are refused with 413 (the API server's own limit is 3 MiB). */
 #define MG_WH_MAX_BODY (3u * 1024u * 1024u)
+/* A declared length up to this is read and dropped before the 413 (a clean answer for a
+ * client that sends without waiting); beyond it the 413 comes at once. */
+#define MG_WH_MAX_DISCARD (16u * 1024u * 1024u)
 
 /* Per-connection memory for request headers and I/O buffers; headers beyond it get 431. */
 #define MG_WH_CONNECTION_MEMORY (8u * 1024u)

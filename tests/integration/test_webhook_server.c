@@ -361,6 +361,35 @@ Test(webhook_server, oversized_bodies_get_413)
 	check_status_body(&r, &c);
 	mg_wht_resp_free(&r);
 
+	/* Declared far over the limit with Expect: 100-continue: refused before any body. */
+	{
+		CURL *e = mg_wht_curl(&g_w);
+		struct curl_slist *eh = curl_slist_append(NULL, "Content-Type: application/json");
+		eh = curl_slist_append(eh, "Expect: 100-continue");
+		FILE *zero = fopen("/dev/zero", "r");
+		FILE *out = fopen("/dev/null", "w");
+		char eurl[128];
+		snprintf(eurl, sizeof(eurl), "https://127.0.0.1:%d/validate", g_w.port);
+		curl_easy_setopt(e, CURLOPT_URL, eurl);
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(64 * 1024 * 1024));
+		curl_easy_setopt(e, CURLOPT_READDATA, zero);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, eh);
+		cr_assert_eq(curl_easy_perform(e), CURLE_OK);
+		long code = 0;
+		curl_off_t sent = 0;
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &sent);
+		cr_assert_eq(code, 413);
+		cr_assert_lt(sent, (curl_off_t)(1024 * 1024), "the body was not read (%ld)",
+			     (long)sent);
+		fclose(zero);
+		fclose(out);
+		curl_slist_free_all(eh);
+		curl_easy_cleanup(e);
+	}
+
 	/* Chunked upload. */
 	CURL *curl = mg_wht_curl(&g_w);
 	struct curl_slist *h = curl_slist_append(NULL, "Transfer-Encoding: chunked");
