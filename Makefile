@@ -6,7 +6,7 @@ CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?= --output-on-failure
 
-.PHONY: all deps configure build run test test-asan bench clean
+.PHONY: all deps configure build run test test-asan test-valgrind lint bench clean
 
 all: build
 
@@ -31,6 +31,15 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DMG_SANITIZE=ON -DMG_WERROR=ON $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest $(CTEST_ARGS) -j $(JOBS)
+
+# Unit tests and the CLI's integration test under valgrind (the webhook and simulators have
+# their own valgrind checks in their integration tests).
+VALGRIND_TESTS ?= $(sort $(notdir $(wildcard $(BUILD)/tests/unit_*))) integration_test_cli_validate
+test-valgrind: build
+	sh scripts/valgrind-tests.sh $(BUILD) $(VALGRIND_TESTS)
+
+lint:
+	sh scripts/lint.sh
 
 bench: build
 	@sh bench/run.sh $(BUILD)

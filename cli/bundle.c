@@ -65,7 +65,7 @@ static int add_object(mg_bundle *b, const char *file, const mg_doc *doc, const c
 					   "are required)"));
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(node, "items");
 	size_t klen = strlen(kind);
-	if (klen > 4 && strcmp(kind + klen - 4, "List") == 0 && cJSON_IsArray(items)) {
+	if (klen >= 4 && strcmp(kind + klen - 4, "List") == 0 && cJSON_IsArray(items)) {
 		if (depth > 2)
 			return malformed(b, file, line, doc, mg_strdup("nested lists are not supported"));
 		for (const cJSON *it = items->child; it; it = it->next) {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "certs.h"
 #include "validate.h"
 
 static void usage(FILE *out)
@@ -9,6 +10,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: mirrorgate <command> [options]\n\n"
 		     "commands:\n"
 		     "  validate   check manifests against the replication rules (see validate --help)\n"
+		     "  certs      make a CA and a serving certificate for the webhook (see certs --help)\n"
 		     "  version    print the version\n");
 }
 
@@ -21,6 +23,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "validate") == 0)
 		return mg_cli_validate(argc - 1, argv + 1);
+	if (strcmp(cmd, "certs") == 0)
+		return mg_cli_certs(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("mirrorgate %s\n", MG_VERSION);
 		return 0;

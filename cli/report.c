@@ -66,7 +66,8 @@ static int write_text(const mg_report *r, bool verbose, FILE *out)
 		const mg_result *res = &r->results[i];
 		switch (res->status) {
 		case MG_RESULT_MALFORMED:
-			fprintf(out, "%s:%d: error: %s\n", res->file, res->line, res->message);
+			fprintf(out, "%s:%d: error: %s\n", res->file,
+				res->nerrors ? res->errors[0].line : res->line, res->message);
 			break;
 		case MG_RESULT_INVALID:
 			fprintf(out, "%s:%d: %s\n", res->file,

@@ -148,7 +148,7 @@ static int fill_verdict(mg_result *res, const mg_verdict *v, const mg_request *r
 			const mg_entry *e)
 {
 	if (!mg_verdict_allowed(v)) {
-		res->status = MG_RESULT_INVALID;
+		res->status = v->malformed ? MG_RESULT_MALFORMED : MG_RESULT_INVALID;
 		if (mg_verdict_message(v, req, &res->message))
 			return MG_ENOMEM;
 	}

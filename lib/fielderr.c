@@ -27,6 +27,9 @@ static int prints_value(enum mg_fe_type type)
 }
 
 static int add(mg_field_errors *list, const char *rule, enum mg_fe_type type, const char *path,
+	       char *value, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static int add(mg_field_errors *list, const char *rule, enum mg_fe_type type, const char *path,
 	       char *value, const char *fmt, va_list ap)
 {
 	char *detail = NULL;

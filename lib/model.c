@@ -23,6 +23,8 @@ static const char *json_type_name(const cJSON *n)
  * body must be of type <want>: "<type>"`. */
 static int wrong_type(mg_field_errors *errs, const char *path, const cJSON *n, const char *want)
 {
+	if (!errs)
+		return 1;
 	const char *got = json_type_name(n);
 	int rc = mg_fe_add(errs, RULE_SCHEMA, MG_FE_INVALID, path, got,
 			   "%s in body must be of type %s: \"%s\"", path, want, got);
@@ -126,7 +128,7 @@ static int decode_condition(mg_tmr *t, const cJSON *obj, mg_field_errors *errs)
 	return 0;
 }
 
-int mg_tmr_decode(mg_tmr *out, const cJSON *obj, mg_field_errors *errs)
+static int decode_tmr(mg_tmr *out, const cJSON *obj, mg_field_errors *errs)
 {
 	memset(out, 0, sizeof(*out));
 	TRY(decode_meta(&out->meta, obj, errs));
@@ -171,6 +173,14 @@ int mg_tmr_decode(mg_tmr *out, const cJSON *obj, mg_field_errors *errs)
 			       &out->mappings[i].promoted_snapshot_handle, errs));
 	}
 	return 0;
+}
+
+int mg_tmr_decode(mg_tmr *out, const cJSON *obj, mg_field_errors *errs)
+{
+	int rc = decode_tmr(out, obj, errs);
+	if (rc < 0)
+		mg_tmr_free(out); /* callers need not free after a failed decode */
+	return rc;
 }
 
 void mg_tmr_free(mg_tmr *tmr)

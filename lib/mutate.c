@@ -37,11 +37,9 @@ int mg_mutate_tmr(struct mg_rule_ctx *c)
 		return 0;
 	mg_meta meta;
 	mg_tmr t;
-	mg_field_errors ignored = {0};
-	int rc = mg_tmr_decode(&t, c->req->object, &ignored);
+	int rc = mg_tmr_decode(&t, c->req->object, NULL);
 	meta = t.meta;
 	mg_tmr_free(&t);
-	mg_fe_clear(&ignored);
 	if (rc < 0)
 		return rc;
 	if (meta.deletion_timestamp || mg_meta_has_finalizer(&meta, MG_TRIDENT_FINALIZER))
@@ -73,9 +71,7 @@ int mg_mutate_pvc(struct mg_rule_ctx *c)
 	if (c->req->op != MG_OP_CREATE || !*c->name)
 		return 0;
 	mg_pvc pvc;
-	mg_field_errors ignored = {0};
-	int rc = mg_pvc_decode(&pvc, c->req->object, &ignored);
-	mg_fe_clear(&ignored);
+	int rc = mg_pvc_decode(&pvc, c->req->object, NULL);
 	if (rc < 0)
 		return rc;
 	if (pvc.mirror_relationship)
@@ -88,11 +84,8 @@ int mg_mutate_pvc(struct mg_rule_ctx *c)
 	if (count != 1)
 		return 0;
 	mg_tmr tmr;
-	if ((rc = mg_tmr_decode(&tmr, tmr_obj, &ignored)) < 0) {
-		mg_fe_clear(&ignored);
+	if ((rc = mg_tmr_decode(&tmr, tmr_obj, NULL)) < 0)
 		return rc;
-	}
-	mg_fe_clear(&ignored);
 	bool destination = mg_state_is_mirror(tmr.state) && tmr.nmappings &&
 			   tmr.mappings[0].remote_volume_handle &&
 			   *tmr.mappings[0].remote_volume_handle;

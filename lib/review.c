@@ -149,8 +149,13 @@ int mg_review(mg_verdict *out, const mg_request *req, const mg_lookup *lk, unsig
 			rc = docs_kind(&c);
 	}
 	mg_lookup_end(lk);
-	for (size_t i = 0; !rc && i < out->errors.len; i++)
+	for (size_t i = 0; !rc && i < out->errors.len; i++) {
+		/* A field of the wrong JSON type cannot be decoded into the typed object, as in the
+		 * API server's decoding: that is a bad request, not a rule violation. */
+		if (strcmp(out->errors.items[i].rule, "SCHEMA") == 0)
+			out->malformed = true;
 		rc = note_rule(out, out->errors.items[i].rule);
+	}
 	for (size_t i = 0; !rc && i < out->nwarnings; i++)
 		rc = note_rule(out, out->warnings[i].rule);
 	if (rc)

@@ -20,9 +20,7 @@ static int tamu_target(struct mg_rule_ctx *c, const mg_tamu *a)
 				 "no TridentMirrorRelationship \"%s\" in namespace \"%s\"",
 				 a->tmr_name, c->ns);
 	mg_tmr tmr;
-	mg_field_errors ignored = {0};
-	int rc = mg_tmr_decode(&tmr, obj, &ignored);
-	mg_fe_clear(&ignored);
+	int rc = mg_tmr_decode(&tmr, obj, NULL);
 	if (rc < 0)
 		return rc;
 	rc = 0;

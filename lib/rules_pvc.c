@@ -65,9 +65,7 @@ static int rule_annotation_target(struct mg_rule_ctx *c, const mg_pvc *pvc)
 				 "(spec.state established, with a remoteVolumeHandle) before this PVC",
 				 ann, c->ns);
 	mg_tmr tmr;
-	mg_field_errors ignored = {0};
-	int rc = mg_tmr_decode(&tmr, obj, &ignored);
-	mg_fe_clear(&ignored);
+	int rc = mg_tmr_decode(&tmr, obj, NULL);
 	if (rc < 0)
 		return rc;
 	const mg_tmr_mapping *m = tmr.nmappings ? &tmr.mappings[0] : NULL;
@@ -119,9 +117,7 @@ static int find_default(void *ctx, const cJSON *obj)
 {
 	struct default_sc *d = ctx;
 	mg_storage_class sc;
-	mg_field_errors ignored = {0};
-	int rc = mg_storage_class_decode(&sc, obj, &ignored);
-	mg_fe_clear(&ignored);
+	int rc = mg_storage_class_decode(&sc, obj, NULL);
 	if (rc < 0)
 		return rc;
 	if (sc.is_default && sc.meta.name) {
@@ -152,9 +148,7 @@ static int rule_storage_class(struct mg_rule_ctx *c, const mg_pvc *pvc)
 				    "cannot check StorageClass \"%s\" of mirrored PVC \"%s\": not found",
 				    name, c->name);
 	mg_storage_class sc;
-	mg_field_errors ignored = {0};
-	int rc = mg_storage_class_decode(&sc, obj, &ignored);
-	mg_fe_clear(&ignored);
+	int rc = mg_storage_class_decode(&sc, obj, NULL);
 	if (rc < 0)
 		return rc;
 	mg_field_errors *e = &c->v->errors;
@@ -221,9 +215,7 @@ int mg_rules_pvc(struct mg_rule_ctx *c)
 	if (rc < 0 || e->len || pvc.meta.deletion_timestamp)
 		return rc < 0 ? rc : 0;
 	if (r->op == MG_OP_UPDATE) {
-		mg_field_errors ignored = {0};
-		rc = mg_pvc_decode(&old, r->old_object, &ignored);
-		mg_fe_clear(&ignored);
+		rc = mg_pvc_decode(&old, r->old_object, NULL);
 		if (rc < 0)
 			return rc;
 		if ((rc = rule_annotation_immutable(c, &pvc, &old)))

@@ -204,10 +204,8 @@ static int rules_history(struct mg_rule_ctx *c, struct tmr_facts *f)
 	if (!f->handle_ok || !f->transition || !mg_state_is_mirror(f->state) || !f->local)
 		return 0;
 	mg_pvc pvc;
-	mg_field_errors ignored = {0};
 	const cJSON *pvc_obj = mg_lookup_get(c->lk, MG_KIND_PVC, c->ns, f->local);
-	int rc = pvc_obj ? mg_pvc_decode(&pvc, pvc_obj, &ignored) : 0;
-	mg_fe_clear(&ignored);
+	int rc = pvc_obj ? mg_pvc_decode(&pvc, pvc_obj, NULL) : 0;
 	if (rc < 0)
 		return rc;
 	bool before = false;
@@ -379,9 +377,7 @@ int mg_rules_tmr(struct mg_rule_ctx *c)
 	if (rc < 0)
 		goto out;
 	if (r->op == MG_OP_UPDATE) {
-		mg_field_errors ignored = {0};
-		rc = mg_tmr_decode(&f.old, r->old_object, &ignored);
-		mg_fe_clear(&ignored);
+		rc = mg_tmr_decode(&f.old, r->old_object, NULL);
 		if (rc < 0)
 			goto out;
 		f.has_old = true;

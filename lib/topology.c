@@ -8,9 +8,15 @@
 
 #define RULE "TOPOLOGY"
 
-static int bad_type(mg_field_errors *errs, const char *path, const char *want)
+static const char *type_of(const cJSON *n)
 {
-	int rc = mg_fe_add(errs, RULE, MG_FE_INVALID, path, NULL, "must be %s", want);
+	return cJSON_IsString(n) ? "string" : cJSON_IsNumber(n) ? "number" : cJSON_IsBool(n) ? "boolean"
+	     : cJSON_IsArray(n) ? "array" : cJSON_IsObject(n) ? "object" : "null";
+}
+
+static int bad_type(mg_field_errors *errs, const char *path, const cJSON *got, const char *want)
+{
+	int rc = mg_fe_add(errs, RULE, MG_FE_INVALID, path, type_of(got), "must be %s", want);
 	return rc ? rc : MG_EPARSE;
 }
 
@@ -19,7 +25,7 @@ static int string_list(char ***out, size_t *n, const cJSON *node, const char *pa
 		       mg_field_errors *errs)
 {
 	if (!cJSON_IsArray(node))
-		return bad_type(errs, path, "a list of names");
+		return bad_type(errs, path, node, "a list of names");
 	size_t count = (size_t)cJSON_GetArraySize(node);
 	char **items = calloc(count ? count : 1, sizeof(*items));
 	if (!items)
@@ -28,7 +34,7 @@ static int string_list(char ***out, size_t *n, const cJSON *node, const char *pa
 	for (const cJSON *it = node->child; it; it = it->next, i++) {
 		if (!cJSON_IsString(it) || !*it->valuestring) {
 			char *p = mg_asprintf("%s[%zu]", path, i);
-			int rc = p ? bad_type(errs, p, "a non-empty string") : MG_ENOMEM;
+			int rc = p ? bad_type(errs, p, it, "a non-empty string") : MG_ENOMEM;
 			free(p);
 			*out = items;
 			*n = i;
@@ -55,7 +61,7 @@ static void free_list(char **items, size_t n)
 static int decode_peers(mg_topology *t, const cJSON *node, mg_field_errors *errs)
 {
 	if (!cJSON_IsObject(node))
-		return bad_type(errs, "peers", "a mapping of local SVM name to a list of peer SVMs");
+		return bad_type(errs, "peers", node, "a mapping of local SVM name to a list of peer SVMs");
 	size_t count = (size_t)cJSON_GetArraySize(node);
 	t->peers = calloc(count ? count : 1, sizeof(*t->peers));
 	if (!t->peers)
@@ -79,7 +85,7 @@ static int decode_peers(mg_topology *t, const cJSON *node, mg_field_errors *errs
 static int decode_policies(mg_topology *t, const cJSON *node, mg_field_errors *errs)
 {
 	if (!cJSON_IsArray(node))
-		return bad_type(errs, "policies", "a list of policies");
+		return bad_type(errs, "policies", node, "a list of policies");
 	size_t count = (size_t)cJSON_GetArraySize(node);
 	t->policies = calloc(count ? count : 1, sizeof(*t->policies));
 	if (!t->policies)
@@ -93,7 +99,7 @@ static int decode_policies(mg_topology *t, const cJSON *node, mg_field_errors *e
 		if (!cJSON_IsString(name) || !cJSON_IsString(type) || (sync && !cJSON_IsString(sync)) ||
 		    (all && !cJSON_IsBool(all))) {
 			char *p = mg_asprintf("policies[%zu]", i);
-			int rc = p ? bad_type(errs, p,
+			int rc = p ? bad_type(errs, p, it,
 					      "{name: string, type: async|sync, syncType: string, "
 					      "copyAllSourceSnapshots: bool}")
 				   : MG_ENOMEM;
@@ -117,7 +123,7 @@ int mg_topology_from_json(mg_topology *out, const cJSON *tree, mg_field_errors *
 	memset(out, 0, sizeof(*out));
 	int rc = 0;
 	if (!cJSON_IsObject(tree)) {
-		rc = bad_type(errs, "<topology>", "a mapping");
+		rc = bad_type(errs, "<topology>", tree, "a mapping");
 		goto out;
 	}
 	const cJSON *svms = cJSON_GetObjectItemCaseSensitive(tree, "localSVMs");

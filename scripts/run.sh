@@ -1,11 +1,28 @@
 #!/bin/sh
-# make run: start mirrorgate-webhook in --self-signed mode on 127.0.0.1:8443 with
-# manifests/examples as its cluster state, after printing curl commands to try it.
+# make run: validate the example manifests with the CLI and print the verdicts, then start
+# mirrorgate-webhook in --self-signed mode on 127.0.0.1:8443 with manifests/examples as its
+# cluster state, after printing curl commands to try it.
 # Usage: sh scripts/run.sh BUILD_DIR
-set -eu
+set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+cd "$ROOT"
+
+cli="$BUILD/bin/mirrorgate"
+if [ -x "$cli" ]; then
+	for cluster in primary secondary; do
+		echo "== mirrorgate validate manifests/examples/$cluster (one cluster's story, in order)"
+		"$cli" validate --verbose "manifests/examples/$cluster"
+		echo
+	done
+	echo "== mirrorgate validate manifests/examples/invalid/* (each file breaks one rule)"
+	for f in manifests/examples/invalid/*.yaml; do
+		"$cli" validate "$f" | grep -v '^[0-9]* documents:'
+	done
+	echo
+fi
+
 BIN="$BUILD/bin/mirrorgate-webhook"
 if [ ! -x "$BIN" ]; then
 	echo "run.sh: $BIN is missing; build first (make build)" >&2
@@ -17,7 +34,7 @@ CA="$RUNDIR/ca.crt"
 EX="$ROOT/manifests/examples/admission"
 
 cat <<MSG
-mirrorgate-webhook: https://127.0.0.1:8443 (self-signed; CA written to $CA)
+== mirrorgate-webhook: https://127.0.0.1:8443 (self-signed; CA written to $CA)
 In another terminal, try:
 
   # allowed

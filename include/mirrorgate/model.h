@@ -1,7 +1,8 @@
 /* Typed, borrowed views of the objects the rules reason about, with Trident's exact field
  * names. Strings point into the cJSON tree they were decoded from and live as long as it.
  * Decoding never fails on a missing field (absent = NULL / false); a field of the wrong JSON
- * type is a field error (rule SCHEMA), as the API server's structural schema would report. */
+ * type is a field error (rule SCHEMA), as the API server's structural schema would report.
+ * Pass errs NULL to decode another object where type errors only mean "absent". */
 #ifndef MIRRORGATE_MODEL_H
 #define MIRRORGATE_MODEL_H
 

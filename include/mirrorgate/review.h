@@ -36,7 +36,9 @@ typedef struct mg_warning {
 
 typedef struct mg_verdict {
 	mg_field_errors errors; /* non-empty => deny (403 Invalid) */
-	bool malformed;         /* the object could not be decoded => deny (400 BadRequest) */
+	/* The object could not be decoded => deny (400 BadRequest): not an object, or fields of
+	 * the wrong JSON type (then `errors` holds them, rule SCHEMA, for the message). */
+	bool malformed;
 	mg_warning *warnings;
 	size_t nwarnings;
 	cJSON *patch;           /* JSON array of RFC 6902 operations, or NULL */

@@ -19,7 +19,7 @@ int mg_strbuf_append(mg_strbuf *sb, const char *s, size_t n);
 int mg_strbuf_puts(mg_strbuf *sb, const char *s);
 int mg_strbuf_putc(mg_strbuf *sb, char c);
 int mg_strbuf_printf(mg_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int mg_strbuf_vprintf(mg_strbuf *sb, const char *fmt, va_list ap);
+int mg_strbuf_vprintf(mg_strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included (also Go's %q for printable text). */
 int mg_strbuf_put_json_string(mg_strbuf *sb, const char *s);
 /* Hands the buffer to the caller (never NULL on success: "" when empty) and resets sb. */

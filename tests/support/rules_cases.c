@@ -1,6 +1,7 @@
 #include "rules_cases.h"
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,19 +9,7 @@
 #include "mirrorgate/lookup.h"
 #include "mirrorgate/review.h"
 #include "mirrorgate/strbuf.h"
-
-static cJSON *parse_one(const char *yaml, const char *what, const char *name)
-{
-	mg_doc_list l;
-	mg_parse_error err;
-	int rc = mg_doc_parse_yaml(&l, yaml, strlen(yaml), &err);
-	cr_assert_eq(rc, 0, "%s: %s YAML: line %d: %s", name, what, err.line, err.message);
-	cr_assert_eq(l.len, 1, "%s: %s must be one document", name, what);
-	cJSON *root = l.items[0].root;
-	l.items[0].root = NULL;
-	mg_doc_list_free(&l);
-	return root;
-}
+#include "yaml_fixture.h"
 
 static mg_store *make_store(const struct review_case *c)
 {
@@ -41,7 +30,7 @@ static mg_store *make_store(const struct review_case *c)
 		mg_doc_list_free(&l);
 	}
 	if (c->topology) {
-		cJSON *tree = parse_one(c->topology, "topology", c->name);
+		cJSON *tree = mg_test_yaml(c->topology);
 		mg_topology t;
 		mg_field_errors errs = {0};
 		cr_assert_eq(mg_topology_from_json(&t, tree, &errs), 0, "%s: topology", c->name);
@@ -63,8 +52,8 @@ void run_review_case(const struct review_case *c)
 {
 	mg_store *store = make_store(c);
 	mg_lookup lk = mg_store_lookup(store);
-	cJSON *obj = parse_one(c->object, "object", c->name);
-	cJSON *old = c->old ? parse_one(c->old, "old object", c->name) : NULL;
+	cJSON *obj = mg_test_yaml(c->object);
+	cJSON *old = c->old ? mg_test_yaml(c->old) : NULL;
 	mg_request req = {0};
 	cr_assert_eq(mg_op_parse(c->op ? c->op : "CREATE", &req.op), 0);
 	req.kind = str_at(obj, "kind", NULL);
@@ -90,6 +79,9 @@ void run_review_case(const struct review_case *c)
 		mg_verdict_message(&v, &req, &msg);
 		cr_assert_fail("%s: expected allowed, got: %s", c->name, msg ? msg : "(malformed)");
 	}
+	bool schema = c->rules && strstr(c->rules, "SCHEMA");
+	cr_assert_eq(v.malformed, schema, "%s: wrong JSON types (only) make a request malformed",
+		     c->name);
 	mg_strbuf warnings = MG_STRBUF_INIT;
 	for (size_t i = 0; i < v.nwarnings; i++)
 		mg_strbuf_printf(&warnings, "%s\n", v.warnings[i].text);

@@ -146,6 +146,11 @@ Test(rules_pvc, annotation_is_immutable_and_history_well_formed)
 		 "  namespace: app\n  annotations: {trident.netapp.io/mirrorRelationship: mirror}\n"
 		 "spec: {storageClassName: gold, resources: {requests: {storage: 2Gi}}}\n",
 		 PVC_ANNOTATED("mirror"), NULL, NULL, NULL, NULL, "", NULL},
+		{"well-formed history annotation", NULL,
+		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: app\n"
+		 "  annotations: {mirrorgate.io/replication-history: "
+		 "'[{\"remoteVolumeHandle\":\"svm_a:vol_1\",\"role\":\"source\"}]'}\n",
+		 NULL, NULL, NULL, NULL, NULL, "", NULL},
 		{"malformed history annotation", NULL,
 		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: app\n"
 		 "  annotations: {mirrorgate.io/replication-history: '[{\"role\":\"source\"}]'}\n",
