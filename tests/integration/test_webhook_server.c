@@ -842,3 +842,40 @@ Test(webhook_server, bad_configuration_fails_fast_with_a_message)
 	free(log);
 	unlink(path);
 }
+
+/* What `make run` serves: manifests/examples as the state, and the example
+ * AdmissionReviews under manifests/examples/admission answer as docs/webhook.md says. */
+Test(webhook_server, make_run_examples_answer_as_documented)
+{
+	char state[600];
+	snprintf(state, sizeof(state), "--state-dir=%s/manifests/examples", MG_SOURCE_DIR);
+	const char *args[] = {state, NULL};
+	mg_wht_start(&g_w, args, false);
+	char path[600];
+	char *body = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "%s/manifests/examples/admission/tmr-create.json",
+		 MG_SOURCE_DIR);
+	cr_assert_eq(mg_read_file(path, 1 << 20, &body, &len), 0);
+	cJSON *j = post_review("/validate", body, len, 200);
+	cr_assert(allowed(response_of(j)));
+	cJSON_Delete(j);
+	j = post_review("/mutate", body, len, 200);
+	cr_assert_str_eq(str(response_of(j), "patch"),
+			 "W3sib3AiOiJhZGQiLCJwYXRoIjoiL21ldGFkYXRhL2ZpbmFsaXplcnMiLCJ2YWx1ZSI6WyJ0cmlk"
+			 "ZW50Lm5ldGFwcC5pbyJdfV0=");
+	cJSON_Delete(j);
+	free(body);
+	snprintf(path, sizeof(path), "%s/manifests/examples/admission/tmr-create-denied.json",
+		 MG_SOURCE_DIR);
+	cr_assert_eq(mg_read_file(path, 1 << 20, &body, &len), 0);
+	j = post_review("/validate", body, len, 200);
+	const cJSON *r = response_of(j);
+	cr_assert_not(allowed(r));
+	cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(r, "status"), "message"),
+			 "TridentMirrorRelationship.trident.netapp.io \"demo-mirror\" is invalid: "
+			 "spec.state: Unsupported value: \"mirrored\": supported values: \"\", "
+			 "\"promoted\", \"established\", \"reestablished\"");
+	cJSON_Delete(j);
+	free(body);
+}
