@@ -120,6 +120,20 @@ static bool is_json(const char *ctype)
 	return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
 }
 
+/* Sizes an empty buffer for a body of known length: one allocation per request instead of
+ * a series of doublings. */
+static int reserve(mg_strbuf *sb, size_t n)
+{
+	char *p = realloc(sb->data, n + 1);
+	if (!p)
+		return MG_ENOMEM;
+	p[0] = '\0';
+	sb->data = p;
+	sb->len = 0;
+	sb->cap = n + 1;
+	return 0;
+}
+
 /* Decides what can be decided from the request line and headers alone. Returns MHD_YES
  * to go on reading the body; an error answer sets ctx->answered. */
 static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, req_ctx *ctx,
@@ -161,14 +175,8 @@ static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, r
 			 * still sending does not get a reset instead of the answer. */
 			if (n > MG_WH_MAX_BODY)
 				ctx->too_big = true;
-			/* Reserve once: one allocation per request instead of doublings. */
-			else if (n && mg_strbuf_append(&ctx->body, "", 0) == 0 && ctx->body.cap < n + 1) {
-				char *p = realloc(ctx->body.data, (size_t)n + 1);
-				if (!p)
-					return MHD_NO;
-				ctx->body.data = p;
-				ctx->body.cap = (size_t)n + 1;
-			}
+			else if (n && reserve(&ctx->body, (size_t)n))
+				return MHD_NO;
 		}
 	}
 	ctx->answered = false;
