@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/review.h"
@@ -177,8 +178,11 @@ int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char
 	const char *webhook = ep == MG_WH_MUTATE ? "mutate" : "validate";
 	int rc;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (mg_admission_decode(&r, body, len, &why))
+	mg_arena_begin();
+	if (mg_admission_decode(&r, body, len, &why)) {
+		mg_arena_end();
 		return bad_request(out, status, m, why ? why : "not an AdmissionReview");
+	}
 
 	mg_admission_response resp = {.uid = r.uid, .allowed = true};
 	const char *verdict = "allowed";
@@ -251,9 +255,10 @@ int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char
 	mg_metric_observe(m->latency, lat_l, seconds);
 	log_review(&r, webhook, verdict, &v, message, seconds);
 out:
-	free(patch);
+	cJSON_free(patch);
 	free(message);
 	mg_verdict_free(&v);
 	mg_admission_request_free(&r);
+	mg_arena_end();
 	return rc;
 }

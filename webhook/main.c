@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "certs.h"
 #include "config.h"
 #include "handler.h"
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	mg_arena_install();
 	if (mg_wh_metrics_init(&metrics))
 		goto out;
 	if (mg_wh_state_load(&store, cfg.state_dir, cfg.topology, &error)) {

@@ -84,10 +84,6 @@ field() { # $1 = line, $2 = key -> value
 echo "== mirrorgate-webhook vs nginx: $(nproc) CPUs, $CORES, wrk -c$CONNS -d${DUR}s, TLS keep-alive"
 
 # --- mirrorgate-webhook -------------------------------------------------------------
-# glibc keeps only 7 freed chunks per size in its thread cache; a review allocates and
-# frees hundreds of same-sized cJSON nodes, so a larger cache saves ~25% of the CPU per
-# request (docs/webhook.md, "Performance"). The Deployment sets the same.
-GLIBC_TUNABLES=glibc.malloc.tcache_count=256 \
 $SRV "$WH" --address 127.0.0.1 --port 0 --ready-file "$WORK/port" --threads 1 \
 	--tls-cert-file "$WORK/tls.crt" --tls-key-file "$WORK/tls.key" \
 	--state-dir "$HERE/state" --log-level info 2>"$WORK/webhook.log" &

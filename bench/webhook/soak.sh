@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-GLIBC_TUNABLES=glibc.malloc.tcache_count=256 "$WH" --address 127.0.0.1 --port 0 --ready-file "$WORK/port" --self-signed \
+"$WH" --address 127.0.0.1 --port 0 --ready-file "$WORK/port" --self-signed \
 	--ca-out "$WORK/ca.crt" --state-dir "$HERE/state" --log-level warn \
 	>/dev/null 2>"$WORK/webhook.log" &
 WPID=$!
