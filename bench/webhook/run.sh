@@ -3,7 +3,8 @@
 # certificate, same request mix, same core, in one run. Prints requests/s, p50/p99/max,
 # peak RSS and the ratio mirrorgate/nginx, then p99 at a fixed 1,000 requests/s (open
 # loop), then the 100k-request memory soak.
-# Usage: sh bench/webhook/run.sh BUILD_DIR   (BENCH_DURATION=10 BENCH_CONNECTIONS=16)
+# Usage: sh bench/webhook/run.sh BUILD_DIR  (env: BENCH_DURATION=10 BENCH_CONNECTIONS=16
+#        BENCH_PIN=1)
 set -eu
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +34,9 @@ trap cleanup EXIT INT TERM
 
 # Server on CPU 1, load generator on CPU 0 (research/admission.md D.2): the two never
 # compete for a core, and both servers get exactly one.
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+# BENCH_PIN=0 turns pinning off (on a machine shared with other jobs a pinned server
+# cannot move away from a busy core).
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
 	SRV="taskset -c 1"; CLI="taskset -c 0"; CORES="server on CPU 1, client on CPU 0"
 else
 	SRV=""; CLI=""; CORES="unpinned"
