@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 		.max_connections = (unsigned)cfg.max_connections,
 		.connection_timeout = (unsigned)cfg.connection_timeout,
 		.lookup = &lookup,
+		.certs = certs,
 		.metrics = &metrics,
 	};
 	const char *why = NULL;

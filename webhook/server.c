@@ -210,6 +210,11 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 		if (atomic_load(&srv->draining))
 			return simple_json(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   "{\"status\":\"not ready\",\"reason\":\"shutting down\"}");
+		/* A rotation that never came: clients will refuse the handshake. */
+		if (srv->opts.certs && mg_certs_not_after(srv->opts.certs) <= time(NULL))
+			return simple_json(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					   "{\"status\":\"not ready\",\"reason\":\"the serving "
+					   "certificate has expired\"}");
 		if (!mg_lookup_synced(srv->opts.lookup))
 			return simple_json(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   "{\"status\":\"not ready\",\"reason\":\"lookup caches "

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "certs.h"
 #include "handler.h"
 #include "mirrorgate/lookup.h"
 
@@ -30,6 +31,7 @@ typedef struct mg_wh_server_opts {
 	unsigned max_connections;
 	unsigned connection_timeout; /* seconds */
 	const mg_lookup *lookup;   /* borrowed, outlives the server */
+	mg_certs *certs;           /* borrowed: readiness checks its expiry; may be NULL */
 	mg_wh_metrics *metrics;    /* borrowed */
 } mg_wh_server_opts;
 

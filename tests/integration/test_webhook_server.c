@@ -879,3 +879,28 @@ Test(webhook_server, make_run_examples_answer_as_documented)
 	cJSON_Delete(j);
 	free(body);
 }
+
+Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
+{
+	const char *args[] = {"--cert-reload-interval=1", NULL};
+	start(args);
+	mg_wht_resp r;
+	mg_wht_request(&g_w, NULL, "GET", "/readyz", NULL, NULL, 0, &r);
+	cr_assert_eq(r.status, 200);
+	mg_wht_resp_free(&r);
+	mg_wht_rotate_expired(&g_w, "mirrorgate-expired");
+	bool not_ready = false;
+	for (int i = 0; i < 40 && !not_ready; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		CURL *c = mg_wht_curl(&g_w);
+		/* The client would refuse it; look anyway, to read /readyz. */
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		mg_wht_request(&g_w, c, "GET", "/readyz", NULL, NULL, 0, &r);
+		not_ready = r.status == 503 && r.body &&
+			    strstr(r.body, "the serving certificate has expired");
+		mg_wht_resp_free(&r);
+		curl_easy_cleanup(c);
+	}
+	cr_assert(not_ready, "readyz reports the expired certificate");
+}

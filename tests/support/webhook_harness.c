@@ -18,7 +18,19 @@ static void put(const char *path, const char *data)
 	cr_assert_eq(mg_write_file_atomic(path, data, strlen(data), 0600), 0, "write %s", path);
 }
 
+static void make_serving_days(mg_wht *w, const char *cn, int days);
+
 static void make_serving(mg_wht *w, const char *cn)
+{
+	make_serving_days(w, cn, 1);
+}
+
+void mg_wht_rotate_expired(mg_wht *w, const char *cn)
+{
+	make_serving_days(w, cn, 0);
+}
+
+static void make_serving_days(mg_wht *w, const char *cn, int days)
 {
 	mg_pem_pair leaf = {0};
 	const char *sans[] = {"IP:127.0.0.1", "DNS:localhost"};
@@ -26,7 +38,7 @@ static void make_serving(mg_wht *w, const char *cn)
 	snprintf(ca_cn, sizeof(ca_cn), "%s-ca", cn); /* distinct from the leaf's subject */
 	mg_pem_pair_free(&w->ca);
 	cr_assert_eq(mg_tls_make_ca(&w->ca, ca_cn, 2), 0);
-	cr_assert_eq(mg_tls_make_leaf(&leaf, &w->ca, cn, sans, 2, 1, false), 0);
+	cr_assert_eq(mg_tls_make_leaf(&leaf, &w->ca, cn, sans, 2, days, false), 0);
 	/* Key first: a reader that sees the new certificate with the old key must keep the
 	 * old pair, which the server does; the other order is tested separately. */
 	put(w->key_path, leaf.key_pem);

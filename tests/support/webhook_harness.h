@@ -33,6 +33,8 @@ void mg_wht_init(mg_wht *w, const char *bin_dir, const char *source_dir);
 /* Replaces the serving certificate files (atomically, as a Secret update does) with one
  * signed by a brand-new CA, which then becomes ca_path's content. `cn` names it. */
 void mg_wht_rotate(mg_wht *w, const char *cn);
+/* The same with a certificate that is already expired (notAfter = now). */
+void mg_wht_rotate_expired(mg_wht *w, const char *cn);
 /* Starts the binary with --address 127.0.0.1 --port 0 --ready-file and the certificate
  * flags, plus `extra` (NULL-terminated). With `valgrind` it runs under memcheck. Waits
  * (bounded) until the port is known. */
