@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -903,4 +904,50 @@ Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
 		curl_easy_cleanup(c);
 	}
 	cr_assert(not_ready, "readyz reports the expired certificate");
+}
+
+struct worker {
+	const char *body;
+	size_t len;
+	int ok;
+};
+
+static void *hammer(void *arg)
+{
+	struct worker *w = arg;
+	CURL *c = mg_wht_curl(&g_w);
+	for (int i = 0; i < 100; i++) {
+		mg_wht_resp r;
+		mg_wht_request(&g_w, c, "POST", (i & 1) ? "/mutate" : "/validate",
+			       "application/json", w->body, w->len, &r);
+		if (r.status == 200 && r.body &&
+		    strstr(r.body, "\"uid\":\"b0d3c1a2-0000-4000-8000-000000000002\""))
+			w->ok++;
+		mg_wht_resp_free(&r);
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+Test(webhook_server, concurrent_clients_all_get_their_answers)
+{
+	const char *args[] = {"--threads=2", NULL};
+	start(args);
+	size_t len;
+	char *body = mg_wht_fixture(&g_w, "tmr-create-bad-state.json", &len);
+	pthread_t th[8];
+	struct worker w[8];
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct worker){body, len, 0};
+		cr_assert_eq(pthread_create(&th[i], NULL, hammer, &w[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		ok += w[i].ok;
+	}
+	cr_assert_eq(ok, 800);
+	cr_assert_eq(mg_wht_metric(&g_w, "mirrorgate_webhook_rejections_total{rule=\"TMR-STATE\"}"),
+		     400.0, "every validate call counted once");
+	free(body);
 }
