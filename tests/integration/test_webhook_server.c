@@ -686,7 +686,7 @@ Test(webhook_server, certificate_reload_while_serving)
 
 	mg_wht_rotate(&g_w, "mirrorgate-test-2");
 	bool rotated = false;
-	for (int i = 0; i < 50 && !rotated; i++) {
+	for (int i = 0; i < 100 && !rotated; i++) {
 		struct timespec step = {0, 100 * 1000 * 1000};
 		nanosleep(&step, NULL);
 		rotated = presents("mirrorgate-test-2");
@@ -710,7 +710,8 @@ struct slow_body {
 	const char *data;
 	size_t len, pos;
 	int calls;
-	bool refused; /* a new connection during the drain was refused */
+	bool refused;     /* a new connection during the drain was refused */
+	bool in_progress; /* the server counted the request in flight before the SIGTERM */
 };
 
 /* Sends half the body, then SIGTERMs the server, checks that it accepts no new
@@ -721,11 +722,17 @@ static size_t slow_read(char *buf, size_t size, size_t nitems, void *user)
 	size_t room = size * nitems;
 	size_t want = s->calls++ == 0 ? s->len / 2 : s->len - s->pos;
 	if (s->calls == 2) {
-		/* Let the server read the headers and the first half: the request is then in
-		 * progress on its side. */
-		struct timespec ts = {0, 300 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		/* Wait until the server has the request in progress (the scrape counts itself,
+		 * hence 2), so that the SIGTERM really lands mid-request. */
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		for (int i = 0; i < 100; i++) {
+			if (mg_wht_metric(&g_w, "mirrorgate_webhook_requests_in_flight") >= 2.0)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		s->in_progress = mg_wht_metric(&g_w, "mirrorgate_webhook_requests_in_flight") >= 2.0;
 		kill(g_w.pid, SIGTERM);
+		ts.tv_nsec = 300 * 1000 * 1000;
 		nanosleep(&ts, NULL);
 		CURL *c = mg_wht_curl(&g_w);
 		char url[128];
@@ -751,7 +758,7 @@ Test(webhook_server, sigterm_finishes_the_request_in_flight)
 	start(NULL);
 	size_t len;
 	char *body = mg_wht_fixture(&g_w, "tmr-create-bad-state.json", &len);
-	struct slow_body s = {body, len, 0, 0, false};
+	struct slow_body s = {body, len, 0, 0, false, false};
 	CURL *c = mg_wht_curl(&g_w);
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
@@ -774,6 +781,7 @@ Test(webhook_server, sigterm_finishes_the_request_in_flight)
 	cr_assert_eq(rc, CURLE_OK, "%s", curl_easy_strerror(rc));
 	cr_assert_eq(status, 200);
 	cr_assert(s.calls >= 2, "the body was sent in two parts");
+	cr_assert(s.in_progress, "the SIGTERM came while the request was in progress");
 	cr_assert(s.refused, "no new connections while draining");
 	cJSON *j = cJSON_Parse(resp);
 	cr_assert_str_eq(str(response_of(j), "uid"), "b0d3c1a2-0000-4000-8000-000000000002");
@@ -891,7 +899,7 @@ Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
 	mg_wht_resp_free(&r);
 	mg_wht_rotate_expired(&g_w, "mirrorgate-expired");
 	bool not_ready = false;
-	for (int i = 0; i < 40 && !not_ready; i++) {
+	for (int i = 0; i < 100 && !not_ready; i++) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		CURL *c = mg_wht_curl(&g_w);
