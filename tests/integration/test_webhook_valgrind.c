@@ -84,18 +84,18 @@ Test(webhook_valgrind, request_loop_is_memcheck_clean, .timeout = 240)
 
 	/* A rotation, so that replaced certificates are freed too. */
 	mg_wht_rotate(&w, "mirrorgate-valgrind-2");
-	long status = 0;
-	for (int i = 0; i < 60 && status != 200; i++) {
+	long code = 0;
+	for (int i = 0; i < 60 && code != 200; i++) {
 		struct timespec ts = {0, 500 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		c = mg_wht_curl(&w); /* a new connection: verified against the new CA */
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
 		mg_wht_request(&w, c, "GET", "/healthz", NULL, NULL, 0, &r);
-		status = r.status;
+		code = r.status;
 		mg_wht_resp_free(&r);
 		curl_easy_cleanup(c);
 	}
-	cr_assert_eq(status, 200, "served with the rotated certificate");
+	cr_assert_eq(code, 200, "served with the rotated certificate");
 
 	int status = mg_wht_stop(&w, SIGTERM, 60000);
 	char *log = NULL;
