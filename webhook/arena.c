@@ -89,6 +89,11 @@ static void arena_free(void *p)
 	free(p);
 }
 
+bool mg_arena_owns(const void *p)
+{
+	return t_arena.active && p && owns(&t_arena, p);
+}
+
 void mg_arena_install(void)
 {
 	cJSON_Hooks hooks = {arena_malloc, arena_free};

@@ -10,6 +10,7 @@
 #ifndef MIRRORGATE_WEBHOOK_ARENA_H
 #define MIRRORGATE_WEBHOOK_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The first chunk of each thread's arena, kept between requests; larger requests add
@@ -20,6 +21,9 @@
 void mg_arena_install(void);
 void mg_arena_begin(void);
 void mg_arena_end(void);
+/* True when p is memory of this thread's active arena: a tree built entirely inside the
+ * bracket can then be dropped without walking it, mg_arena_end() releases it. */
+bool mg_arena_owns(const void *p);
 /* Frees this thread's kept chunk (threads that exit call it through a destructor). */
 void mg_arena_release(void);
 

@@ -258,6 +258,9 @@ out:
 	cJSON_free(patch);
 	free(message);
 	mg_verdict_free(&v);
+	/* Parsed inside the arena: no need to walk the tree node by node to free it. */
+	if (mg_arena_owns(r.root))
+		r.root = NULL;
 	mg_admission_request_free(&r);
 	mg_arena_end();
 	return rc;

@@ -21,6 +21,9 @@ Test(webhook_arena, nodes_come_from_the_arena_only_inside_the_bracket)
 	const char *text = "{\"a\":[1,2,{\"b\":\"c\"}],\"d\":\"\\u00e9\"}";
 	cJSON *tree = cJSON_Parse(text);
 	cr_assert_not_null(tree);
+	cr_assert(mg_arena_owns(tree));
+	cr_assert(mg_arena_owns(cJSON_GetObjectItem(tree, "a")->child));
+	cr_assert_not(mg_arena_owns(outside));
 	cr_assert_str_eq(cJSON_GetObjectItem(tree, "d")->valuestring, "\xc3\xa9");
 	char *printed = cJSON_PrintUnformatted(tree);
 	cr_assert_str_eq(printed, "{\"a\":[1,2,{\"b\":\"c\"}],\"d\":\"\xc3\xa9\"}");
@@ -44,6 +47,7 @@ Test(webhook_arena, nodes_come_from_the_arena_only_inside_the_bracket)
 
 	cJSON *after = cJSON_CreateString("malloc again");
 	cr_assert_not_null(after);
+	cr_assert_not(mg_arena_owns(after));
 	cJSON_Delete(after);
 	mg_arena_release();
 	mg_arena_release();
