@@ -49,7 +49,9 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 				     code, 1)) ||
 	    (rc = mg_metrics_counter(&m->tls_errors, m->reg,
 				     "mirrorgate_webhook_tls_handshake_errors_total",
-				     "Connections closed before their TLS handshake completed.", NULL,
+				     "Connections closed before any request: failed or abandoned TLS "
+				     "handshakes.",
+				     NULL,
 				     0)) ||
 	    (rc = mg_metrics_gauge(&m->in_flight, m->reg, "mirrorgate_webhook_requests_in_flight",
 				   "HTTP requests being received or answered.", NULL, 0)) ||
