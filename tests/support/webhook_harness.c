@@ -73,7 +73,23 @@ void mg_wht_start(mg_wht *w, const char *const *extra, bool valgrind)
 {
 	const char *argv[64];
 	size_t n = 0;
-	if (valgrind) {
+	/* MG_WHT_VALGRIND=1 runs every server of a test file under memcheck (slow: a manual
+	 * check of the whole integration flow; see docs/webhook.md). Errors go to a log file
+	 * that mg_wht_cleanup() checks. */
+	const char *env = getenv("MG_WHT_VALGRIND");
+	bool all = env && strcmp(env, "1") == 0;
+	char vg_log[160];
+	snprintf(vg_log, sizeof(vg_log), "--log-file=%s/valgrind.log", w->dir);
+	if (all && !valgrind) {
+		valgrind = true;
+		w->valgrind_log = true;
+		argv[n++] = "valgrind";
+		argv[n++] = vg_log;
+		argv[n++] = "--quiet";
+		argv[n++] = "--leak-check=full";
+		argv[n++] = "--errors-for-leak-kinds=definite,indirect";
+		argv[n++] = "--show-leak-kinds=definite,indirect";
+	} else if (valgrind) {
 		argv[n++] = "valgrind";
 		argv[n++] = "--quiet";
 		argv[n++] = "--error-exitcode=99";
@@ -168,8 +184,19 @@ int mg_wht_stop(mg_wht *w, int sig, int timeout_ms)
 
 void mg_wht_cleanup(mg_wht *w)
 {
+	char *vg = NULL;
+	char vg_path[160];
+	snprintf(vg_path, sizeof(vg_path), "%s/valgrind.log", w->dir);
 	if (w->pid > 0)
-		mg_wht_stop(w, SIGKILL, 5000);
+		mg_wht_stop(w, w->valgrind_log ? SIGTERM : SIGKILL, w->valgrind_log ? 60000 : 5000);
+	if (w->valgrind_log && mg_read_file(vg_path, 1 << 20, &vg, NULL) == 0 && *vg) {
+		fprintf(stderr, "valgrind:\n%s\n", vg);
+		free(vg);
+		unlink(vg_path);
+		cr_assert_fail("valgrind reported errors (above)");
+	}
+	free(vg);
+	unlink(vg_path);
 	const char *files[] = {w->ca_path, w->cert_path, w->key_path, w->ready_path, w->out_path,
 			       w->err_path};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

@@ -25,6 +25,7 @@ typedef struct mg_wht {
 	mg_pem_pair ca;
 	const char *bin_dir;    /* MG_BIN_DIR of the test */
 	const char *source_dir; /* MG_SOURCE_DIR of the test */
+	bool valgrind_log;      /* started under MG_WHT_VALGRIND=1: check the log at cleanup */
 } mg_wht;
 
 /* Creates the temporary directory and a CA + serving certificate for 127.0.0.1 in it.
