@@ -322,6 +322,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 /* libmicrohttpd's own messages (handshake failures, timeouts) are routine on a busy
  * server: debug level. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	if (!mg_log_enabled(MG_LOG_DEBUG))
