@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#ifndef MG_UNDER_ASAN
+#if !defined(MG_UNDER_ASAN) && (!defined(__clang__) || defined(MG_VALGRIND_CLANG_OK))
 static void post(mg_wht *w, CURL *c, const char *path, const char *fixture, long want)
 {
 	size_t len;
@@ -34,8 +34,12 @@ static void post(mg_wht *w, CURL *c, const char *path, const char *fixture, long
 
 Test(webhook_valgrind, request_loop_is_memcheck_clean, .timeout = 240)
 {
-#ifdef MG_UNDER_ASAN
+#if defined(MG_UNDER_ASAN)
 	cr_skip_test("sanitizer build: valgrind cannot run ASan binaries");
+#elif defined(__clang__) && !defined(MG_VALGRIND_CLANG_OK)
+	/* Debian 12's valgrind 3.19 cannot read the DWARF 5 that clang emits by default. */
+	cr_skip_test("clang build: valgrind 3.19 cannot read DWARF 5 (build with -gdwarf-4 and "
+		     "-DMG_VALGRIND_CLANG_OK)");
 #else
 	if (system("valgrind --version >/dev/null 2>&1") != 0)
 		cr_skip_test("valgrind is not installed");
