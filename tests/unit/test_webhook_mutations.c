@@ -81,7 +81,7 @@ static void run_pass(void)
 		cr_assert_not_null(buf);
 		for (size_t cut = 0; cut < len; cut += 7)
 			check(orig, cut, (cut & 1) ? MG_WH_MUTATE : MG_WH_VALIDATE);
-		for (int round = 0; round < 1500; round++) {
+		for (int round = 0; round < 700; round++) {
 			memcpy(buf, orig, len);
 			int edits = 1 + (int)(next_rand() % 4);
 			for (int e = 0; e < edits; e++) {
