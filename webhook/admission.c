@@ -40,24 +40,6 @@ static bool valid_utf8(const char *s)
 	return true;
 }
 
-/* The core library's mg_op_parse() lives with the rules; the codec only needs the four
- * names, and keeping it local lets the codec be tested without the rule engine. */
-static int parse_op(const char *s, enum mg_op *out)
-{
-	static const struct {
-		const char *name;
-		enum mg_op op;
-	} ops[] = {{"CREATE", MG_OP_CREATE}, {"UPDATE", MG_OP_UPDATE}, {"DELETE", MG_OP_DELETE},
-		   {"CONNECT", MG_OP_CONNECT}};
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (strcmp(s, ops[i].name) == 0) {
-			*out = ops[i].op;
-			return 0;
-		}
-	}
-	return MG_EINVAL;
-}
-
 /* An optional string member: absent or null gives NULL; any other non-string type is an
  * error. */
 static int opt_string(const cJSON *obj, const char *key, const char **out)
@@ -150,7 +132,7 @@ static const char *decode_request(mg_admission_request *r, const cJSON *root)
 	if (r->sub_resource && !*r->sub_resource)
 		r->sub_resource = NULL;
 	if (opt_string(req, "operation", &r->operation) || !r->operation ||
-	    parse_op(r->operation, &r->op))
+	    mg_op_parse(r->operation, &r->op))
 		return "request.operation must be CREATE, UPDATE, DELETE or CONNECT";
 	if (opt_string(req, "namespace", &r->ns))
 		return "request.namespace must be a string";
