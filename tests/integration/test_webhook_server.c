@@ -716,6 +716,8 @@ struct slow_body {
 	int calls;
 	bool refused;     /* a new connection during the drain was refused */
 	bool in_progress; /* the server counted the request in flight before the SIGTERM */
+	CURL *kept;       /* a keep-alive connection opened before the SIGTERM */
+	long readyz;      /* what /readyz answered on it during the drain */
 };
 
 /* Sends half the body, then SIGTERMs the server, checks that it accepts no new
@@ -749,6 +751,11 @@ static size_t slow_read(char *buf, size_t size, size_t nitems, void *user)
 		s->refused = curl_easy_perform(c) != CURLE_OK;
 		fclose(devnull);
 		curl_easy_cleanup(c);
+		/* An open keep-alive connection still gets answers: not ready any more. */
+		mg_wht_resp r;
+		mg_wht_request(&g_w, s->kept, "GET", "/readyz", NULL, NULL, 0, &r);
+		s->readyz = r.status;
+		mg_wht_resp_free(&r);
 	}
 	if (want > room)
 		want = room;
@@ -762,7 +769,11 @@ Test(webhook_server, sigterm_finishes_the_request_in_flight)
 	start(NULL);
 	size_t len;
 	char *body = mg_wht_fixture(&g_w, "tmr-create-bad-state.json", &len);
-	struct slow_body s = {body, len, 0, 0, false, false};
+	struct slow_body s = {body, len, 0, 0, false, false, mg_wht_curl(&g_w), 0};
+	mg_wht_resp warm;
+	mg_wht_request(&g_w, s.kept, "GET", "/readyz", NULL, NULL, 0, &warm);
+	cr_assert_eq(warm.status, 200);
+	mg_wht_resp_free(&warm);
 	CURL *c = mg_wht_curl(&g_w);
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
@@ -787,6 +798,8 @@ Test(webhook_server, sigterm_finishes_the_request_in_flight)
 	cr_assert(s.calls >= 2, "the body was sent in two parts");
 	cr_assert(s.in_progress, "the SIGTERM came while the request was in progress");
 	cr_assert(s.refused, "no new connections while draining");
+	cr_assert_eq(s.readyz, 503, "not ready while draining");
+	curl_easy_cleanup(s.kept);
 	cJSON *j = cJSON_Parse(resp);
 	cr_assert_str_eq(str(response_of(j), "uid"), "b0d3c1a2-0000-4000-8000-000000000002");
 	cJSON_Delete(j);
