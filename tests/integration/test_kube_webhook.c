@@ -208,6 +208,33 @@ static void setup(void)
 	free(wh_err);
 }
 
+/* Stops the webhook and checks it exits cleanly: status 0 after SIGTERM, and no sanitizer
+ * report in its stderr (under ASan a leak makes the exit status non-zero too). */
+static void stop_webhook_checked(void)
+{
+	cr_assert_gt(wh_pid, 0);
+	kill(wh_pid, SIGTERM);
+	int status = 0;
+	long deadline = now_ms() + 15000;
+	pid_t r;
+	while ((r = waitpid(wh_pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+		usleep(10000);
+	if (r == 0) {
+		kill(wh_pid, SIGKILL);
+		waitpid(wh_pid, &status, 0);
+	}
+	wh_pid = 0;
+	char *path = mg_asprintf("%s/webhook-stderr", sim.dir), *err = NULL;
+	size_t len;
+	cr_assert_eq(mg_read_file(path, 1 << 22, &err, &len), 0);
+	free(path);
+	cr_assert_neq(r, 0, "mirrorgate-webhook did not stop within 15 s of SIGTERM");
+	cr_assert(!strstr(err, "Sanitizer") && !strstr(err, "runtime error:"), "%s", err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "mirrorgate-webhook exited with status %d: %s", status, err);
+	free(err);
+}
+
 static void teardown(void)
 {
 	if (wh_pid > 0) {
@@ -501,6 +528,7 @@ Test(kube_webhook, every_invalid_example_is_refused_with_the_webhooks_message)
 	}
 	cr_assert_geq(checked, 20, "too few invalid examples were exercised (%d)", checked);
 	cr_assert_lt(schema_first, checked / 2, "most refusals must come from the webhook itself");
+	stop_webhook_checked();
 }
 
 /* Applies a walkthrough directory in order; a document carrying a status gets it written
@@ -547,12 +575,14 @@ Test(kube_webhook, the_primary_walkthrough_is_accepted)
 {
 	NEED_WEBHOOK();
 	apply_walkthrough(EXAMPLES "/primary");
+	stop_webhook_checked();
 }
 
 Test(kube_webhook, the_secondary_walkthrough_is_accepted)
 {
 	NEED_WEBHOOK();
 	apply_walkthrough(EXAMPLES "/secondary");
+	stop_webhook_checked();
 }
 
 Test(kube_webhook, secondary_pvc_waits_for_its_tmr)
@@ -586,4 +616,5 @@ Test(kube_webhook, secondary_pvc_waits_for_its_tmr)
 	cr_assert_eq(rc, 0, "the PVC stayed refused after its TMR was created");
 	cr_assert(strstr(out, "persistentvolumeclaim/app-data created"), "%s", out);
 	free(out);
+	stop_webhook_checked();
 }
