@@ -42,7 +42,9 @@ static const opt g_opts[] = {
 	 "directory of YAML/JSON objects used as the cluster state"},
 	{"topology", OPT_STR, F(topology), 0, 0, NULL, "ONTAP topology file (YAML or JSON)"},
 	{"kubeconfig", OPT_STR, F(kubeconfig), 0, 0, NULL,
-	 "kubeconfig for the informer (not yet supported)"},
+	 "watch the cluster through this kubeconfig (informer-backed lookups)"},
+	{"in-cluster", OPT_BOOL, F(in_cluster), 0, 0, "false",
+	 "watch the cluster with the pod's service account"},
 	{"log-level", OPT_STR, F(log_level), 0, 0, "info", "debug, info, warn or error"},
 	{"config", OPT_STR, F(config), 0, 0, NULL,
 	 "YAML/JSON file of settings, keys named like these flags"},
@@ -259,10 +261,11 @@ static int check(mg_wh_config *cfg, char **error)
 {
 	if (cfg->help)
 		return 0;
-	if (cfg->kubeconfig)
-		return fail(error, "--kubeconfig %s: not yet supported: the informer-backed lookup "
-				   "is not implemented; use --state-dir",
-			    cfg->kubeconfig);
+	if (cfg->kubeconfig && cfg->in_cluster)
+		return fail(error, "--kubeconfig and --in-cluster are exclusive");
+	if ((cfg->kubeconfig || cfg->in_cluster) && cfg->state_dir)
+		return fail(error, "--state-dir is for running without a cluster; it cannot be "
+				   "combined with --kubeconfig or --in-cluster");
 	if (cfg->self_signed && (cfg->tls_cert_file || cfg->tls_key_file))
 		return fail(error, "--self-signed and --tls-cert-file/--tls-key-file are exclusive");
 	if (!cfg->self_signed && (!cfg->tls_cert_file || !cfg->tls_key_file))

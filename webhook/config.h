@@ -18,6 +18,7 @@ typedef struct mg_wh_config {
 	char *state_dir;
 	char *topology;
 	char *kubeconfig;
+	bool in_cluster;
 	char *log_level;
 	char *config;
 	int threads;            /* libmicrohttpd worker threads; 0: one per CPU */

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "handler.h"
 #include "mirrorgate/err.h"
+#include "mirrorgate/informer.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/tls.h"
 #include "server.h"
@@ -120,6 +121,7 @@ int main(int argc, char **argv)
 	mg_wh_config cfg = {0};
 	mg_wh_metrics metrics = {0};
 	mg_store *store = NULL;
+	mg_lookup_informer *informers = NULL;
 	mg_certs *certs = NULL;
 	mg_wh_server *srv = NULL;
 	char *error = NULL;
@@ -169,6 +171,17 @@ int main(int argc, char **argv)
 
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	mg_lookup lookup = mg_store_lookup(store);
+	if (cfg.kubeconfig || cfg.in_cluster) {
+		/* A NULL path is the in-cluster service account. /readyz waits for the sync. */
+		char why[512] = "";
+		if (mg_lookup_informer_from_kubeconfig(&informers, cfg.kubeconfig, NULL, NULL, why,
+						       sizeof(why))) {
+			mg_error("cannot watch the cluster", "kubeconfig",
+				 cfg.kubeconfig ? cfg.kubeconfig : "(in-cluster)", "reason", why, NULL);
+			goto out;
+		}
+		lookup = mg_lookup_informer_lookup(informers);
+	}
 	mg_wh_server_opts opts = {
 		.address = cfg.address,
 		.port = cfg.port,
@@ -208,6 +221,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	mg_wh_server_free(srv);
+	mg_lookup_informer_free(informers);
 	mg_certs_free(certs);
 	mg_store_free(store);
 	mg_wh_metrics_free(&metrics);

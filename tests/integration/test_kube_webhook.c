@@ -40,9 +40,6 @@ static pid_t wh_pid;
 static int wh_port;
 static char *ca_pem, *ca_b64;
 static char kenv[400], cache[400];
-/* Set when this mirrorgate-webhook still refuses --kubeconfig (its informer wiring is not in
- * the tree yet): the tests then skip and say so instead of failing on start-up. */
-static bool webhook_unwired;
 
 static const mg_k8s_resource vwc = {"admissionregistration.k8s.io", "v1",
 				    "validatingwebhookconfigurations", false};
@@ -179,15 +176,6 @@ static void setup(void)
 			char *err = NULL;
 			size_t elen;
 			cr_assert_eq(mg_read_file(wh_err, 65536, &err, &elen), 0);
-			if (strstr(err, "--kubeconfig") && strstr(err, "not yet supported")) {
-				webhook_unwired = true;
-				free(err);
-				free(wh_kc);
-				free(ready);
-				free(ca_out);
-				free(wh_err);
-				return;
-			}
 			SETUP_CHECK(false, "mirrorgate-webhook exited at start-up: %s", err);
 		}
 		usleep(20000);
@@ -266,12 +254,6 @@ TestSuite(kube_webhook, .init = setup, .fini = teardown, .timeout = 240);
 	do {                                                                                   \
 		if (access(WEBHOOK_BIN, X_OK) != 0)                                            \
 			cr_skip_test("mirrorgate-webhook is not built in this tree yet");       \
-		if (webhook_unwired) {                                                         \
-			teardown(); /* a skipped test does not run .fini */                     \
-			cr_skip_test("mirrorgate-webhook refuses --kubeconfig: the informer "  \
-				     "wiring (mg_lookup_informer_from_kubeconfig) is not in "  \
-				     "webhook/main.c yet");                                     \
-		}                                                                              \
 	} while (0)
 
 static int kubectl_apply(char **out, const char *path)

@@ -856,9 +856,9 @@ Test(webhook_server, bad_configuration_fails_fast_with_a_message)
 	snprintf(cmd, sizeof(cmd), "%s --self-signed --kubeconfig=/k >/dev/null 2>%s/bad.log", bin,
 		 g_w.dir);
 	rc = system(cmd);
-	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "rc %d", rc);
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) != 0, "rc %d", rc);
 	cr_assert_eq(mg_read_file(path, 1 << 16, &log, NULL), 0);
-	cr_assert(strstr(log, "not yet supported"), "%s", log);
+	cr_assert(strstr(log, "cannot watch the cluster") && strstr(log, "/k"), "%s", log);
 	free(log);
 	snprintf(cmd, sizeof(cmd), "%s --help >%s/bad.log 2>&1", bin, g_w.dir);
 	rc = system(cmd);

@@ -90,9 +90,11 @@ Test(webhook_config, errors_name_the_flag)
 		 "--self-signed and --tls-cert-file/--tls-key-file are exclusive"},
 		{4, {"w", "--tls-cert-file=a", "--tls-key-file=b", "--ca-out=c"},
 		 "--ca-out only applies with --self-signed"},
-		{3, {"w", "--self-signed", "--kubeconfig=/k"},
-		 "--kubeconfig /k: not yet supported: the informer-backed lookup is not implemented; "
-		 "use --state-dir"},
+		{4, {"w", "--self-signed", "--kubeconfig=/k", "--in-cluster"},
+		 "--kubeconfig and --in-cluster are exclusive"},
+		{4, {"w", "--self-signed", "--kubeconfig=/k", "--state-dir=/s"},
+		 "--state-dir is for running without a cluster; it cannot be combined with "
+		 "--kubeconfig or --in-cluster"},
 		{3, {"w", "--self-signed", "--config=/nonexistent/x.yaml"},
 		 "--config /nonexistent/x.yaml: not found"},
 	};
