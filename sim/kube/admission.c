@@ -114,8 +114,8 @@ struct hook {
 };
 
 /* Copies the matching webhooks out of the store so that calls run without the lock. */
-static int collect_hooks(ksim_server *srv, const ksim_admission_req *req, const cJSON *obj,
-			 bool mutating, struct hook **out, size_t *n, cJSON **ns_labels)
+static int collect_hooks(ksim_server *srv, const ksim_admission_req *req, bool mutating,
+			 struct hook **out, size_t *n, cJSON **ns_labels)
 {
 	ksim_store *s = &srv->store;
 	const ksim_res *cfg_res = ksim_types_find(
@@ -167,7 +167,6 @@ static int collect_hooks(ksim_server *srv, const ksim_admission_req *req, const 
 	}
 	free(cfgs);
 	pthread_mutex_unlock(&s->lock);
-	(void)obj;
 	return rc;
 }
 
@@ -432,7 +431,7 @@ int ksim_admit(ksim_server *srv, const ksim_admission_req *req, cJSON **obj, boo
 	/* Webhook configurations are never themselves subject to webhooks. */
 	if (strcmp(req->res->group, "admissionregistration.k8s.io") == 0)
 		return 0;
-	if ((rc = collect_hooks(srv, req, *obj, mutating, &hooks, &nhooks, &ns_labels)) != 0) {
+	if ((rc = collect_hooks(srv, req, mutating, &hooks, &nhooks, &ns_labels)) != 0) {
 		refuse(res, 500, "InternalError", mg_strdup("Internal error occurred: out of memory"));
 		goto out;
 	}

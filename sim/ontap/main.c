@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 	char *client_ca = NULL, *text = NULL, *announce = NULL;
 	size_t len = 0;
 	int rc = 2;
-	bool started = false, ticking = false;
+	bool ticking = false;
 	ticker tk = {&f, false};
 	pthread_t tid;
 	if (parse_args(&opt, argc, argv) != 0) {
@@ -204,7 +204,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ontap-sim: cannot start listeners on %s\n", opt.bind);
 		goto out;
 	}
-	started = true;
 	if (opt.realtime) {
 		f.realtime = true;
 		if (pthread_create(&tid, NULL, tick, &tk) != 0)
@@ -230,8 +229,8 @@ out:
 		tk.stop = true;
 		pthread_join(tid, NULL);
 	}
-	if (started)
-		sim_http_stop(&f);
+	/* Also after a partial start: listeners that did come up are stopped. */
+	sim_http_stop(&f);
 	sim_fabric_free(&f);
 	mg_pem_pair_free(&ca);
 	mg_pem_pair_free(&leaf);

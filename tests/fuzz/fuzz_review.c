@@ -4,6 +4,7 @@
  * -DMG_FUZZ=ON and clang, and always as a replay test over the corpus (replay_main.c). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mirrorgate/doc.h"
@@ -27,7 +28,7 @@ static void review(const mg_request *req, const mg_lookup *lk)
 		return;
 	char *msg = NULL;
 	if (!mg_verdict_allowed(&v) && mg_verdict_message(&v, req, &msg) == 0)
-		cJSON_free(msg);
+		free(msg);
 	if (v.patch && req->object) {
 		cJSON *copy = cJSON_Duplicate(req->object, 1);
 		if (copy && mg_jsonpatch_apply(&copy, v.patch) == 0) {

@@ -374,10 +374,7 @@ Test(ontap_err, dropped_connections_and_timeouts)
 {
 	ontap_sim_start(&P, NULL, NULL);
 	mg_ontap_config cfg;
-	ontap_sim_client_config(&P, 0, &cfg);
-	cfg.timeout_ms = 400;
-	mg_ontap_client *c = NULL;
-	cr_assert_eq(mg_ontap_client_new(&c, &cfg), 0);
+	mg_ontap_client *c = ontap_sim_client(&P, 0);
 	mg_ontap_error err;
 	mg_ontap_cluster cl;
 	fault("{\"type\":\"request\",\"method\":\"GET\",\"path\":\"/api/cluster\",\"drop\":true}");
@@ -392,7 +389,12 @@ Test(ontap_err, dropped_connections_and_timeouts)
 	mg_ontap_volume_spec spec = {"svm-a", "once", "rw", 1u << 30, NULL};
 	cr_assert_eq(mg_ontap_volume_create(c, &spec, NULL, &err), MG_EIO, "a POST is never replayed");
 	cr_assert_eq(ontap_sim_count_requests(&P, NULL, "POST", "/api/storage/volumes"), 1);
-	fault("{\"type\":\"request\",\"path\":\"/api/cluster\",\"latency_ms\":1500}");
+	mg_ontap_client_free(c);
+	/* A server slower than the per-request timeout. */
+	ontap_sim_client_config(&P, 0, &cfg);
+	cfg.timeout_ms = 1000;
+	cr_assert_eq(mg_ontap_client_new(&c, &cfg), 0);
+	fault("{\"type\":\"request\",\"path\":\"/api/cluster\",\"latency_ms\":5000}");
 	cr_assert_eq(mg_ontap_cluster_get(c, &cl, &err), MG_ETIMEOUT);
 	cr_assert(mg_ontap_err_is_transport(&err));
 	mg_ontap_client_free(c);

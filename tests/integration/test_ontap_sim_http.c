@@ -345,3 +345,31 @@ Test(sim_http, slow_clients_are_disconnected)
 	const char *bad[] = {MG_BIN_DIR "/ontap-sim", "--idle-timeout", "0", NULL};
 	cr_assert_eq(run_sim(bad), 2);
 }
+
+Test(sim_http, listeners_that_cannot_start_are_reported)
+{
+	const char *bin = MG_BIN_DIR "/ontap-sim";
+	const char *badaddr[] = {bin, "--bind", "not-an-address", NULL};
+	cr_assert_eq(run_sim(badaddr), 2);
+	/* A port somebody else holds. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in addr = {0};
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	socklen_t len = sizeof(addr);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+	char yaml[256];
+	snprintf(yaml, sizeof(yaml), "clusters: [{name: x, password: p, port: %d}]\n", ntohs(addr.sin_port));
+	char path[] = "/tmp/mg-ontap-port-XXXXXX";
+	int tmp = mkstemp(path);
+	cr_assert(tmp >= 0);
+	close(tmp);
+	cr_assert_eq(mg_write_file_atomic(path, yaml, strlen(yaml), 0600), 0);
+	const char *busy[] = {bin, "--config", path, NULL};
+	cr_assert_eq(run_sim(busy), 2);
+	unlink(path);
+	close(fd);
+}

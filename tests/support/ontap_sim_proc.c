@@ -95,7 +95,7 @@ static void start(ontap_sim_proc *p, const char *const *wrapper, const char *bin
 void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *config_yaml,
 			 const char *const *extra)
 {
-	start(p, NULL, binary, config_yaml, extra, 10000);
+	start(p, NULL, binary, config_yaml, extra, 30000);
 }
 
 void ontap_sim_start_wrapped(ontap_sim_proc *p, const char *const *wrapper, const char *binary,
@@ -139,7 +139,7 @@ static int stop_with(ontap_sim_proc *p, int wait_ms)
 
 void ontap_sim_stop(ontap_sim_proc *p)
 {
-	stop_with(p, 2000);
+	stop_with(p, 6000);
 }
 
 int ontap_sim_stop_status(ontap_sim_proc *p, int wait_ms)
@@ -164,7 +164,7 @@ int ontap_sim_control(ontap_sim_proc *p, const char *method, const char *path, c
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sb);
 	if (body)
@@ -228,7 +228,8 @@ void ontap_sim_client_config(ontap_sim_proc *p, size_t i, mg_ontap_config *cfg)
 	cfg->ca_file = p->ca_file;
 	cfg->username = "admin";
 	cfg->password = passwords[i];
-	cfg->timeout_ms = 5000;
+	/* Generous: under valgrind or a loaded CI machine a TLS handshake can take seconds. */
+	cfg->timeout_ms = 30000;
 	cfg->now_ms = virtual_now;
 	cfg->sleep_ms = virtual_sleep;
 	cfg->clock_ctx = p;

@@ -27,7 +27,7 @@ typedef struct ontap_sim_proc {
 
 /* Starts ontap-sim. `config_yaml` (may be NULL: default topology) is written to a file and
  * passed with --config; `extra` are more arguments (NULL-terminated, may be NULL). Asserts
- * (Criterion) that it comes up within 10 s. */
+ * (Criterion) that it comes up within 30 s. */
 void ontap_sim_start_bin(ontap_sim_proc *p, const char *binary, const char *config_yaml,
 			 const char *const *extra);
 /* The binary lives in MG_BIN_DIR, which only test executables (not this library) define. */

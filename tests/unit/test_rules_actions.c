@@ -73,7 +73,7 @@ Test(rules_tamu, target_state_and_handle)
 		 TAMU("{tridentMirrorRelationshipName: mirror}") "status: {state: Succeeded}\n",
 		 TAMU("{tridentMirrorRelationshipName: mirror}"),
 		 TMR_WITH_STATUS("promoted", "MirrorAllSnapshots"), NULL, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -107,7 +107,7 @@ Test(rules_tsi, snapshot_name_and_docs_spelling)
 		 "SnapshotInfo.trident.netapp.io \"snap-info\" is invalid: kind: Unsupported value: "
 		 "\"SnapshotInfo\": supported values: \"TridentSnapshotInfo\"",
 		 NULL, "TSI-KIND", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }

@@ -62,7 +62,7 @@ Test(rules_pvc, mirror_annotation_needs_a_destination_tmr)
 		   "relationship]",
 		 NULL, "PVC-MIRROR-TMR PVC-MIRROR-UNIQUE", NULL},
 		{"ordinary PVC with no TMR", NULL, PVC_PLAIN, NULL, NULL, NULL, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -120,7 +120,7 @@ Test(rules_pvc, storage_class_of_mirrored_pvcs)
 		   "parameter trident.netapp.io/replication: \"true\"; Trident could place the volume on "
 		   "a backend that cannot mirror",
 		 NULL, "PVC-STORAGECLASS", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -160,7 +160,7 @@ Test(rules_pvc, annotation_is_immutable_and_history_well_formed)
 		   "<svm>:<volume>; expected a JSON list like "
 		   "[{\"remoteVolumeHandle\":\"<svm>:<volume>\"}] as mirrorgate-reconciler writes it",
 		 NULL, "PVC-HISTORY-FORMAT", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -185,7 +185,7 @@ Test(rules_pvc, mirror_annotation_is_added)
 			 "metadata: {name: src, namespace: app}\n"
 			 "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n",
 		 NULL, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -230,7 +230,7 @@ Test(rules_storage_class, replication_parameter)
 		     "parameters[trident.netapp.io/replication] in body must be of type string: "
 		     "\"boolean\"",
 		 NULL, "SCHEMA", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }

@@ -86,7 +86,7 @@ Test(rules_tmr, structure_state_and_mappings)
 		   "\"number\", spec.volumeMappings: Invalid value: \"object\": spec.volumeMappings in "
 		   "body must be of type array: \"object\"]",
 		 NULL, "SCHEMA", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -156,7 +156,7 @@ Test(rules_tmr, handles)
 		 TMR_HEAD "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n"
 			  "    promotedSnapshotHandle: trident_pvc_1/snap-1\n",
 		 NULL, NULL, TOPO, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -189,7 +189,7 @@ Test(rules_tmr, svm_uniqueness_and_peering)
 		 TMR_HEAD "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n"
 			  "    remoteVolumeHandle: svm_b:trident_pvc_1\n",
 		 NULL, NULL, TOPO, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -234,7 +234,7 @@ Test(rules_tmr, policy_and_schedule)
 		 "cannot check replication policy \"MirrorAllSnapshots\": SnapMirror policies are "
 		 "unknown\ncannot check replication schedule \"5min\": schedules are unknown\n",
 		 "TMR-POLICY TMR-SCHEDULE", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -303,7 +303,7 @@ Test(rules_tmr, immutable_once_recorded)
 		 "metadata: {name: csi-nas, namespace: app, deletionTimestamp: '2026-11-25T10:00:00Z'}\n"
 		 "spec:\n  state: bogus\n",
 		 OLD_ESTABLISHED_STATUS, NULL, TOPO, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -325,7 +325,7 @@ Test(rules_tmr, one_relationship_per_pvc)
 		 "metadata: {name: first, namespace: other}\n"
 		 "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n",
 		 TOPO, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -385,7 +385,7 @@ Test(rules_tmr, reestablish_needs_history)
 		 "PVC \"data\" has a malformed mirrorgate.io/replication-history annotation; it is "
 		 "ignored\n",
 		 "TMR-REESTABLISH-HISTORY TMR-HISTORY", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -426,7 +426,7 @@ Test(rules_tmr, establish_only_into_new_destinations)
 		{"an established TMR keeps passing once the reconciler recorded history", "UPDATE",
 		 OLD_ESTABLISHED_STATUS "  # edited\n", OLD_ESTABLISHED_STATUS,
 		 PVC_HISTORY("svm_a:trident_pvc_1"), TOPO, NULL, NULL, "", NULL},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }
@@ -454,7 +454,7 @@ Test(rules_tmr, data_warnings_and_mutation)
 		 "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n",
 		 NULL, NULL, TOPO, NULL, NULL, "TMR-FINALIZER",
 		 "[{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\",\"value\":\"trident.netapp.io\"}]"},
-		{NULL},
+		{0},
 	};
 	run_review_cases(cases);
 }

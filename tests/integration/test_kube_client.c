@@ -1,3 +1,5 @@
+/* (An integration test: it runs kube-sim, which under valgrind takes minutes; the canned
+ * unit tests cover the same client code under valgrind in CI.) */
 /* The Kubernetes client against a real kube-sim process: CRUD, paging, selectors, watch
  * resume and expiry, 409, status subresource, generation, finalizers, token rotation. */
 #include <criterion/criterion.h>

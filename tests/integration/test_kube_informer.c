@@ -1,3 +1,5 @@
+/* (An integration test: it runs kube-sim, which under valgrind takes minutes; the canned
+ * unit tests cover the same client code under valgrind in CI.) */
 /* The informer and the informer-backed lookup against kube-sim: sync, callbacks, indexes
  * kept in step with updates, the topology ConfigMap, and concurrent readers. */
 #include <criterion/criterion.h>
@@ -18,6 +20,12 @@
 
 static kube_sim_proc sim;
 static mg_k8s_client *client;
+/* Freed by teardown too, so that a failed assertion never leaves a watch thread using a
+ * freed client. */
+static mg_informer *inf;
+static mg_lookup_informer *li;
+/* Generous: valgrind on a loaded CI machine makes TLS handshakes slow. */
+#define SYNC_MS 30000
 
 static void setup(void)
 {
@@ -31,6 +39,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+	mg_informer_free(inf);
+	inf = NULL;
+	mg_lookup_informer_free(li);
+	li = NULL;
 	mg_k8s_client_free(client);
 	kube_sim_stop(&sim);
 }
@@ -70,7 +82,7 @@ static int collect(void *ctx, const cJSON *obj)
 
 static int wait_for(bool (*cond)(void *), void *ctx)
 {
-	for (int i = 0; i < 250; i++) {
+	for (int i = 0; i < 1500; i++) {
 		if (cond(ctx))
 			return 0;
 		usleep(20000);
@@ -127,10 +139,9 @@ Test(k8s_informer, syncs_indexes_and_follows_changes)
 	mg_informer_handlers h = {on_add, on_upd, on_del, &cb};
 	const char *idx[] = {MG_INDEX_TMR_BY_PVC, MG_INDEX_TMR_BY_REMOTE};
 	mg_informer_opts o = {.indexes = idx, .nindexes = 2, .handlers = &h, .page_size = 1};
-	mg_informer *inf = NULL;
 	cr_assert_eq(mg_informer_new(&inf, client, &mg_k8s_res_tmr, &o), 0);
 	cr_assert_eq(mg_informer_start(inf), 0);
-	cr_assert_eq(mg_informer_wait_synced(inf, 5000), 0);
+	cr_assert_eq(mg_informer_wait_synced(inf, SYNC_MS), 0);
 	cr_assert_eq(mg_informer_count(inf), 1);
 	cr_assert_eq(atomic_load(&cb.add), 1);
 	struct idx_probe p = {inf, MG_INDEX_TMR_BY_PVC, "default/pvc-a", 1};
@@ -162,7 +173,6 @@ Test(k8s_informer, syncs_indexes_and_follows_changes)
 	struct names n = {0};
 	cr_assert_eq(mg_informer_each_indexed(inf, MG_INDEX_PVC_BY_MIRROR, "x", collect, &n), MG_EINVAL);
 	mg_informer_read_unlock(inf);
-	mg_informer_free(inf);
 	cJSON_Delete(patch);
 	free(t1);
 	free(t2);
@@ -197,10 +207,9 @@ static bool count_is_20(void *ctx)
 
 Test(k8s_informer, concurrent_readers_while_the_watch_writes)
 {
-	mg_informer *inf = NULL;
 	cr_assert_eq(mg_informer_new(&inf, client, &mg_k8s_res_configmap, &(mg_informer_opts){.ns = "default"}), 0);
 	cr_assert_eq(mg_informer_start(inf), 0);
-	cr_assert_eq(mg_informer_wait_synced(inf, 5000), 0);
+	cr_assert_eq(mg_informer_wait_synced(inf, SYNC_MS), 0);
 	struct reader_ctx rc[3] = {{.inf = inf}, {.inf = inf}, {.inf = inf}};
 	pthread_t th[3];
 	for (int i = 0; i < 3; i++)
@@ -218,7 +227,6 @@ Test(k8s_informer, concurrent_readers_while_the_watch_writes)
 		cr_assert_gt(rc[i].reads, 0);
 	}
 	cr_assert_eq(w, 0);
-	mg_informer_free(inf);
 }
 
 static int count_cb(void *ctx, const cJSON *o)
@@ -261,11 +269,10 @@ Test(k8s_informer, lookup_over_informers_serves_rules)
 	create(&mg_k8s_res_configmap, "default",
 	       "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"other\"},"
 	       "\"data\":{\"topology.yaml\":\"localSVMs: [svm_z]\\n\"}}");
-	mg_lookup_informer *li = NULL;
 	char why[256] = "";
 	cr_assert_eq(mg_lookup_informer_from_kubeconfig(&li, sim.kubeconfig, NULL, NULL, why, sizeof(why)), 0, "%s", why);
 	mg_lookup lk = mg_lookup_informer_lookup(li);
-	cr_assert_eq(mg_lookup_informer_wait_synced(li, 5000), 0);
+	cr_assert_eq(mg_lookup_informer_wait_synced(li, SYNC_MS), 0);
 	cr_assert(mg_lookup_synced(&lk));
 	mg_lookup_begin(&lk);
 	cr_assert_not_null(mg_lookup_get(&lk, MG_KIND_TMR, "default", "m1"));
@@ -297,13 +304,11 @@ Test(k8s_informer, lookup_over_informers_serves_rules)
 	cJSON_Delete(p);
 	struct topo_probe tp = {&lk, "svm_c"};
 	cr_assert_eq(wait_for(topo_has, &tp), 0);
-	mg_lookup_informer_free(li);
 	free(t1);
 }
 
 Test(k8s_informer, lookup_from_a_bad_kubeconfig_fails_cleanly)
 {
-	mg_lookup_informer *li = NULL;
 	char why[256] = "";
 	cr_assert_neq(mg_lookup_informer_from_kubeconfig(&li, "/nonexistent", NULL, NULL, why, sizeof(why)), 0);
 	cr_assert_null(li);

@@ -1,0 +1,52 @@
+/* A small thread-safe Prometheus registry: counters, gauges and histograms, each with an
+ * optional fixed set of label names, rendered in the text exposition format (0.0.4).
+ *
+ * The registry owns its metrics; a metric handle is borrowed and valid until the registry
+ * is freed. Series (one per distinct label-value tuple) are created on first use, so a
+ * label with unbounded values (a uid, an object name) must never be used: the caller picks
+ * labels from small fixed sets (kind, operation, verdict, rule ID). */
+#ifndef MIRRORGATE_METRICS_H
+#define MIRRORGATE_METRICS_H
+
+#include <stddef.h>
+
+#include "mirrorgate/strbuf.h"
+
+#define MG_METRICS_MAX_LABELS 8
+/* A metric refuses new series past this many (the update returns MG_ETOOBIG), so that a
+ * caller bug cannot grow memory without bound. */
+#define MG_METRICS_MAX_SERIES 1024
+
+typedef struct mg_metrics mg_metrics;
+typedef struct mg_metric mg_metric;
+
+int mg_metrics_new(mg_metrics **out);
+void mg_metrics_free(mg_metrics *reg);
+
+/* Registers a metric. `name` must be a valid Prometheus metric name and unique in the
+ * registry (MG_EEXIST otherwise); label names are copied. */
+int mg_metrics_counter(mg_metric **out, mg_metrics *reg, const char *name, const char *help,
+		       const char *const *label_names, size_t nlabels);
+int mg_metrics_gauge(mg_metric **out, mg_metrics *reg, const char *name, const char *help,
+		     const char *const *label_names, size_t nlabels);
+/* `bounds` are the upper bounds of the buckets, strictly increasing; +Inf is implicit. */
+int mg_metrics_histogram(mg_metric **out, mg_metrics *reg, const char *name, const char *help,
+			 const char *const *label_names, size_t nlabels, const double *bounds,
+			 size_t nbounds);
+
+/* `label_values` has exactly as many entries as the metric has label names (NULL when it
+ * has none). Counters only accept non-negative increments (MG_EINVAL otherwise). */
+int mg_metric_inc(mg_metric *m, const char *const *label_values, double delta);
+/* Gauges only. */
+int mg_metric_set(mg_metric *m, const char *const *label_values, double value);
+/* Histograms only. */
+int mg_metric_observe(mg_metric *m, const char *const *label_values, double value);
+
+/* Current value of a counter or gauge series (tests, readiness decisions); MG_ENOTFOUND
+ * when the series was never touched. */
+int mg_metric_value(double *out, mg_metric *m, const char *const *label_values);
+
+/* Appends the whole registry in text exposition format. */
+int mg_metrics_render(mg_strbuf *out, mg_metrics *reg);
+
+#endif
