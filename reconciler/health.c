@@ -58,7 +58,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (strcmp(url, "/metrics") == 0 && h->opts.metrics) {
 		char *text = NULL;
-		if (mg_metrics_render(h->opts.metrics, &text) != 0)
+		if (mg_rmetrics_render(h->opts.metrics, &text) != 0)
 			return reply(conn, 500, "text/plain", "out of memory\n", false);
 		return reply(conn, 200, "text/plain; version=0.0.4", text, true);
 	}

@@ -6,13 +6,13 @@
 
 #include <stdbool.h>
 
-#include "metrics.h"
+#include "rmetrics.h"
 
 typedef struct mg_health mg_health;
 
 typedef struct mg_health_opts {
 	const char *address; /* "127.0.0.1:8080", ":8080" (all interfaces), or port 0 */
-	mg_metrics *metrics;
+	mg_rmetrics *metrics;
 	bool (*ready)(void *ctx);
 	void *ready_ctx;
 } mg_health_opts;

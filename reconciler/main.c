@@ -10,7 +10,7 @@
 #include "flags.h"
 #include "health.h"
 #include "manager.h"
-#include "metrics.h"
+#include "rmetrics.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/k8s.h"
 #include "mirrorgate/log.h"
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	bool have_backends = false;
 	mg_k8s_config *kcfg = NULL;
 	mg_k8s_client *kube = NULL;
-	mg_metrics *metrics = NULL;
+	mg_rmetrics *metrics = NULL;
 	mg_health *health = NULL;
 	mg_manager *mgr = NULL;
 
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		mg_error("Kubernetes client", "error", mg_strerror(rc), NULL);
 		goto out;
 	}
-	if (mg_metrics_new(&metrics) != 0)
+	if (mg_rmetrics_new(&metrics) != 0)
 		goto out;
 
 	char identity[256];
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 out:
 	mg_health_stop(health);
 	mg_manager_stop(mgr);
-	mg_metrics_free(metrics);
+	mg_rmetrics_free(metrics);
 	mg_k8s_client_free(kube);
 	mg_k8s_config_free(kcfg);
 	if (have_backends)

@@ -83,13 +83,13 @@ static void started_leading(void *ctx)
 	enqueue_all(m->tamu_inf, each_tamu, m);
 	enqueue_all(m->tsi_inf, each_tsi, m);
 	enqueue_all(m->pvc_inf, each_pvc, m);
-	mg_metrics_set(m->o.metrics, "mirrorgate_leader", NULL, 1);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_leader", NULL, 1);
 }
 
 static void stopped_leading(void *ctx)
 {
 	mg_manager *m = ctx;
-	mg_metrics_set(m->o.metrics, "mirrorgate_leader", NULL, 0);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_leader", NULL, 0);
 }
 
 bool mg_manager_leading(mg_manager *m)
@@ -154,14 +154,14 @@ static void process(mg_manager *m, char *key)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	const char *lbl[] = {"controller", kind, NULL};
-	mg_metrics_observe(m->o.metrics, "mirrorgate_reconcile_duration_seconds", lbl, secs);
+	mg_rmetrics_observe(m->o.metrics, "mirrorgate_reconcile_duration_seconds", lbl, secs);
 	if (rc != 0) {
 		res.outcome = MG_REC_RETRY;
 		snprintf(res.reason, sizeof(res.reason), "%s", mg_strerror(rc));
-		mg_metrics_inc(m->o.metrics, "mirrorgate_reconcile_errors_total", lbl, 1);
+		mg_rmetrics_inc(m->o.metrics, "mirrorgate_reconcile_errors_total", lbl, 1);
 	}
 	const char *lbl2[] = {"controller", kind, "outcome", outcome_name(res.outcome), NULL};
-	mg_metrics_inc(m->o.metrics, "mirrorgate_reconcile_total", lbl2, 1);
+	mg_rmetrics_inc(m->o.metrics, "mirrorgate_reconcile_total", lbl2, 1);
 	switch (res.outcome) {
 	case MG_REC_DONE:
 		mg_workqueue_forget(m->q, key);
@@ -234,7 +234,7 @@ static void *chores(void *arg)
 		}
 		if (++ticks % 50 == 0) /* every 10 s */
 			mg_backends_refresh(m->o.backends);
-		mg_metrics_set(m->o.metrics, "mirrorgate_queue_depth", NULL,
+		mg_rmetrics_set(m->o.metrics, "mirrorgate_queue_depth", NULL,
 			       (double)mg_workqueue_len(m->q));
 		const struct {
 			const char *res;
@@ -243,14 +243,14 @@ static void *chores(void *arg)
 			    {"pvc", m->pvc_inf}};
 		for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 			const char *l[] = {"resource", infs[i].res, NULL};
-			mg_metrics_set(m->o.metrics, "mirrorgate_informer_lists", l,
+			mg_rmetrics_set(m->o.metrics, "mirrorgate_informer_lists", l,
 				       (double)mg_informer_list_count(infs[i].inf));
 		}
 	}
 	return NULL;
 }
 
-static const mg_metric_desc k_descs[] = {
+static const mg_rmetric_desc k_descs[] = {
 	{"mirrorgate_reconcile_total", "counter", "Reconcile passes by controller and outcome."},
 	{"mirrorgate_reconcile_errors_total", "counter", "Reconcile passes that returned an error."},
 	{"mirrorgate_reconcile_duration_seconds", "histogram", "Duration of reconcile passes."},
@@ -279,7 +279,7 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	if (!m->o.topology_ms)
 		m->o.topology_ms = 60000;
 	if (m->o.metrics)
-		mg_metrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
+		mg_rmetrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
 	int rc = mg_workqueue_new(&m->q, &m->o.queue);
 	if (rc != 0)
 		goto fail;

@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "leader.h"
-#include "metrics.h"
+#include "rmetrics.h"
 #include "workqueue.h"
 
 typedef struct mg_manager mg_manager;
@@ -17,7 +17,7 @@ typedef struct mg_manager mg_manager;
 typedef struct mg_manager_opts {
 	mg_k8s_client *kube;    /* borrowed */
 	mg_backends *backends;  /* borrowed */
-	mg_metrics *metrics;    /* borrowed, may be NULL */
+	mg_rmetrics *metrics;    /* borrowed, may be NULL */
 	const char *ns;         /* namespace scope; NULL: all */
 	unsigned workers;       /* default 2 */
 	uint64_t refresh_ms;    /* re-check of settled TMRs (lag, health); default 300000 */

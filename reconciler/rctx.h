@@ -31,7 +31,7 @@ typedef struct mg_rctx {
 	/* Wall clock (ms since the epoch) for timestamps; NULL: the system clock. */
 	int64_t (*wall_ms)(void *ctx);
 	void *wall_ctx;
-	struct mg_metrics *metrics; /* may be NULL */
+	struct mg_rmetrics *metrics; /* may be NULL */
 	unsigned max_steps;      /* ONTAP steps per pass; default 8 */
 	uint64_t refresh_ms;     /* re-check of settled objects; default 300000 */
 } mg_rctx;

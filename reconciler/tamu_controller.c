@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "kobj.h"
-#include "metrics.h"
+#include "rmetrics.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/model.h"
@@ -252,7 +252,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 	}
 	rc = mg_ontap_transfer_start(t.backend->ontap, rel.uuid, snap, NULL, &err);
 	const char *ml[] = {"operation", "update", "outcome", rc == 0 ? "success" : "error", NULL};
-	mg_metrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+	mg_rmetrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
 	if (rc != 0) {
 		if (mg_mirror_err_transient(&err)) {
 			/* busy: a running transfer ends after previousTransferTime as well */

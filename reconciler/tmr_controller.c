@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "kobj.h"
-#include "metrics.h"
+#include "rmetrics.h"
 #include "mirror_ops.h"
 #include "pvc_protect.h"
 #include "volume_ref.h"
@@ -85,9 +85,9 @@ static void record_state(pass *p, const char *state)
 {
 	char key[600];
 	tmr_key(p, key, sizeof(key));
-	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_state", "tmr", key);
+	mg_rmetrics_drop(p->c->metrics, "mirrorgate_tmr_state", "tmr", key);
 	const char *l[] = {"tmr", key, "state", *state ? state : "none", NULL};
-	mg_metrics_set(p->c->metrics, "mirrorgate_tmr_state", l, 1);
+	mg_rmetrics_set(p->c->metrics, "mirrorgate_tmr_state", l, 1);
 }
 
 static void record_relationship(pass *p, const mg_ontap_relationship *rel)
@@ -95,19 +95,19 @@ static void record_relationship(pass *p, const mg_ontap_relationship *rel)
 	char key[600];
 	tmr_key(p, key, sizeof(key));
 	const char *l[] = {"tmr", key, NULL};
-	mg_metrics_set(p->c->metrics, "mirrorgate_tmr_healthy", l, rel->healthy ? 1 : 0);
+	mg_rmetrics_set(p->c->metrics, "mirrorgate_tmr_healthy", l, rel->healthy ? 1 : 0);
 	int64_t lag;
 	if (mg_duration_parse(&lag, rel->lag_time) == 0)
-		mg_metrics_set(p->c->metrics, "mirrorgate_tmr_lag_seconds", l, (double)lag);
+		mg_rmetrics_set(p->c->metrics, "mirrorgate_tmr_lag_seconds", l, (double)lag);
 }
 
 static void forget_metrics(pass *p)
 {
 	char key[600];
 	tmr_key(p, key, sizeof(key));
-	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_state", "tmr", key);
-	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_healthy", "tmr", key);
-	mg_metrics_drop(p->c->metrics, "mirrorgate_tmr_lag_seconds", "tmr", key);
+	mg_rmetrics_drop(p->c->metrics, "mirrorgate_tmr_state", "tmr", key);
+	mg_rmetrics_drop(p->c->metrics, "mirrorgate_tmr_healthy", "tmr", key);
+	mg_rmetrics_drop(p->c->metrics, "mirrorgate_tmr_lag_seconds", "tmr", key);
 }
 
 /* Writes the condition when it changed (H8), emitting Trident's Event with it. */
@@ -360,7 +360,7 @@ static void drive(pass *p, const drive_opts *o)
 		const char *ml[] = {"operation", mg_step_name(step), "outcome",
 				    rc == 0 ? "success" : mg_mirror_err_transient(&err) ? "retry" : "error",
 				    NULL};
-		mg_metrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+		mg_rmetrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
 		if (rc != 0) {
 			if (mg_mirror_err_transient(&err)) {
 				/* a busy or unreachable ONTAP, or an outcome to re-read (H11) */

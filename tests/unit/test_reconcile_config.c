@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "flags.h"
-#include "metrics.h"
+#include "rmetrics.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/tls.h"
 
@@ -187,17 +187,17 @@ Test(reconcile_config, flags_and_durations)
 
 Test(reconcile_config, metrics_text_format)
 {
-	mg_metrics *m;
-	cr_assert_eq(mg_metrics_new(&m), 0);
-	static const mg_metric_desc d[] = {{"t_total", "counter", "A counter."}};
-	mg_metrics_describe(m, d, 1);
+	mg_rmetrics *m;
+	cr_assert_eq(mg_rmetrics_new(&m), 0);
+	static const mg_rmetric_desc d[] = {{"t_total", "counter", "A counter."}};
+	mg_rmetrics_describe(m, d, 1);
 	const char *l[] = {"tmr", "app/x\"y", NULL};
-	mg_metrics_inc(m, "t_total", l, 1);
-	mg_metrics_inc(m, "t_total", l, 2);
-	mg_metrics_set(m, "g", NULL, 5);
-	mg_metrics_observe(m, "h_seconds", NULL, 0.3);
+	mg_rmetrics_inc(m, "t_total", l, 1);
+	mg_rmetrics_inc(m, "t_total", l, 2);
+	mg_rmetrics_set(m, "g", NULL, 5);
+	mg_rmetrics_observe(m, "h_seconds", NULL, 0.3);
 	char *text;
-	cr_assert_eq(mg_metrics_render(m, &text), 0);
+	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
 	cr_expect(strstr(text, "# HELP t_total A counter.\n# TYPE t_total counter\n"
 			       "t_total{tmr=\"app/x\\\"y\"} 3\n"),
 		  "%s", text);
@@ -206,11 +206,11 @@ Test(reconcile_config, metrics_text_format)
 	cr_expect(strstr(text, "h_seconds_bucket{le=\"0.5\"} 1\n"), "%s", text);
 	cr_expect(strstr(text, "h_seconds_count{} 1\n"), "%s", text);
 	free(text);
-	mg_metrics_drop(m, "t_total", "tmr", "app/x\"y");
-	cr_assert_eq(mg_metrics_render(m, &text), 0);
+	mg_rmetrics_drop(m, "t_total", "tmr", "app/x\"y");
+	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
 	cr_expect_null(strstr(text, "t_total{"), "%s", text);
 	free(text);
-	mg_metrics_free(m);
-	mg_metrics_free(NULL);
-	mg_metrics_inc(NULL, "x", NULL, 1); /* a NULL registry is a no-op */
+	mg_rmetrics_free(m);
+	mg_rmetrics_free(NULL);
+	mg_rmetrics_inc(NULL, "x", NULL, 1); /* a NULL registry is a no-op */
 }

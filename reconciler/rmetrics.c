@@ -1,4 +1,4 @@
-#include "metrics.h"
+#include "rmetrics.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -21,17 +21,17 @@ typedef struct series {
 	unsigned long long buckets[NBUCKETS];
 } series;
 
-struct mg_metrics {
+struct mg_rmetrics {
 	pthread_mutex_t mu;
 	series *items;
 	size_t len, cap;
-	const mg_metric_desc *descs;
+	const mg_rmetric_desc *descs;
 	size_t ndescs;
 };
 
-int mg_metrics_new(mg_metrics **out)
+int mg_rmetrics_new(mg_rmetrics **out)
 {
-	mg_metrics *m = calloc(1, sizeof(*m));
+	mg_rmetrics *m = calloc(1, sizeof(*m));
 	if (!m)
 		return MG_ENOMEM;
 	if (pthread_mutex_init(&m->mu, NULL) != 0) {
@@ -42,7 +42,7 @@ int mg_metrics_new(mg_metrics **out)
 	return 0;
 }
 
-void mg_metrics_free(mg_metrics *m)
+void mg_rmetrics_free(mg_rmetrics *m)
 {
 	if (!m)
 		return;
@@ -55,7 +55,7 @@ void mg_metrics_free(mg_metrics *m)
 	free(m);
 }
 
-void mg_metrics_describe(mg_metrics *m, const mg_metric_desc *descs, size_t n)
+void mg_rmetrics_describe(mg_rmetrics *m, const mg_rmetric_desc *descs, size_t n)
 {
 	pthread_mutex_lock(&m->mu);
 	m->descs = descs;
@@ -87,7 +87,7 @@ static char *render_labels(const char *const *labels)
 }
 
 /* Locked. NULL on ENOMEM (the sample is dropped: metrics never fail a reconcile). */
-static series *find_or_add(mg_metrics *m, const char *name, const char *const *labels,
+static series *find_or_add(mg_rmetrics *m, const char *name, const char *const *labels,
 			   bool histogram)
 {
 	char *l = render_labels(labels);
@@ -121,7 +121,7 @@ static series *find_or_add(mg_metrics *m, const char *name, const char *const *l
 	return s;
 }
 
-void mg_metrics_inc(mg_metrics *m, const char *name, const char *const *labels, double by)
+void mg_rmetrics_inc(mg_rmetrics *m, const char *name, const char *const *labels, double by)
 {
 	if (!m)
 		return;
@@ -132,7 +132,7 @@ void mg_metrics_inc(mg_metrics *m, const char *name, const char *const *labels, 
 	pthread_mutex_unlock(&m->mu);
 }
 
-void mg_metrics_set(mg_metrics *m, const char *name, const char *const *labels, double value)
+void mg_rmetrics_set(mg_rmetrics *m, const char *name, const char *const *labels, double value)
 {
 	if (!m)
 		return;
@@ -143,7 +143,7 @@ void mg_metrics_set(mg_metrics *m, const char *name, const char *const *labels, 
 	pthread_mutex_unlock(&m->mu);
 }
 
-void mg_metrics_drop(mg_metrics *m, const char *name, const char *key, const char *value)
+void mg_rmetrics_drop(mg_rmetrics *m, const char *name, const char *key, const char *value)
 {
 	if (!m)
 		return;
@@ -166,7 +166,7 @@ void mg_metrics_drop(mg_metrics *m, const char *name, const char *key, const cha
 	free(needle);
 }
 
-void mg_metrics_observe(mg_metrics *m, const char *name, const char *const *labels,
+void mg_rmetrics_observe(mg_rmetrics *m, const char *name, const char *const *labels,
 			double seconds)
 {
 	if (!m)
@@ -190,7 +190,7 @@ static int cmp_series(const void *a, const void *b)
 	return c ? c : strcmp(x->labels, y->labels);
 }
 
-int mg_metrics_render(mg_metrics *m, char **out)
+int mg_rmetrics_render(mg_rmetrics *m, char **out)
 {
 	mg_strbuf sb = MG_STRBUF_INIT;
 	pthread_mutex_lock(&m->mu);
