@@ -91,11 +91,8 @@ static int svm_each(const cJSON *rec, void *ctx)
 
 void mg_ontap_svm_list_free(mg_ontap_svm_list *list)
 {
-	if (!list)
-		return;
-	free(list->items);
-	list->items = NULL;
-	list->len = 0;
+	if (list)
+		mg_ontap_array_free((void **)&list->items, &list->len);
 }
 
 int mg_ontap_svms(mg_ontap_client *c, const char *name, mg_ontap_svm_list *out,
@@ -169,11 +166,8 @@ static int svm_peer_each(const cJSON *rec, void *ctx)
 
 void mg_ontap_svm_peer_list_free(mg_ontap_svm_peer_list *list)
 {
-	if (!list)
-		return;
-	free(list->items);
-	list->items = NULL;
-	list->len = 0;
+	if (list)
+		mg_ontap_array_free((void **)&list->items, &list->len);
 }
 
 int mg_ontap_svm_peers(mg_ontap_client *c, const char *svm_name, mg_ontap_svm_peer_list *out,
@@ -215,11 +209,8 @@ static int cluster_peer_each(const cJSON *rec, void *ctx)
 
 void mg_ontap_cluster_peer_list_free(mg_ontap_cluster_peer_list *list)
 {
-	if (!list)
-		return;
-	free(list->items);
-	list->items = NULL;
-	list->len = 0;
+	if (list)
+		mg_ontap_array_free((void **)&list->items, &list->len);
 }
 
 int mg_ontap_cluster_peers(mg_ontap_client *c, mg_ontap_cluster_peer_list *out,

@@ -67,6 +67,13 @@ int mg_ontap_bad_args(mg_ontap_error *err, const char *function)
 	return MG_EINVAL;
 }
 
+void mg_ontap_array_free(void **items, size_t *len)
+{
+	free(*items);
+	*items = NULL;
+	*len = 0;
+}
+
 void *mg_ontap_array_push(void **items, size_t *len, size_t elem_size)
 {
 	char *grown = realloc(*items, (*len + 1) * elem_size);

@@ -59,5 +59,7 @@ int mg_ontap_bad_args(mg_ontap_error *err, const char *function);
 
 /* Grows a typed array by one zeroed element; returns it or NULL when out of memory. */
 void *mg_ontap_array_push(void **items, size_t *len, size_t elem_size);
+/* Frees what mg_ontap_array_push grew and empties it: every *_list_free is this. */
+void mg_ontap_array_free(void **items, size_t *len);
 
 #endif

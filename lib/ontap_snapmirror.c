@@ -87,11 +87,8 @@ static int rel_each(const cJSON *rec, void *ctx)
 
 void mg_ontap_relationship_list_free(mg_ontap_relationship_list *list)
 {
-	if (!list)
-		return;
-	free(list->items);
-	list->items = NULL;
-	list->len = 0;
+	if (list)
+		mg_ontap_array_free((void **)&list->items, &list->len);
 }
 
 int mg_ontap_relationships(mg_ontap_client *c, const mg_ontap_relationship_filter *filter,

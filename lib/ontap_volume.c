@@ -111,11 +111,8 @@ static int snapshot_each(const cJSON *rec, void *ctx)
 
 void mg_ontap_snapshot_list_free(mg_ontap_snapshot_list *list)
 {
-	if (!list)
-		return;
-	free(list->items);
-	list->items = NULL;
-	list->len = 0;
+	if (list)
+		mg_ontap_array_free((void **)&list->items, &list->len);
 }
 
 static int snapshots(mg_ontap_client *c, const char *volume_uuid, const char *name,
