@@ -100,8 +100,7 @@ int mg_pvc_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		goto out;
 	}
 	if (rc != 0) {
-		res->outcome = MG_REC_RETRY;
-		snprintf(res->reason, sizeof(res->reason), "read PVC: %s", mg_strerror(rc));
+		mg_rec_retry(res, "read PVC: %s", mg_strerror(rc));
 		rc = 0;
 		goto out;
 	}
@@ -114,22 +113,19 @@ int mg_pvc_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	char why[512], handle[256];
 	rc = mg_volume_ref_resolve(c, ns, name, &t, &rs, why, sizeof(why), handle, sizeof(handle));
 	if (rc != 0) {
-		res->outcome = MG_REC_RETRY;
-		snprintf(res->reason, sizeof(res->reason), "resolve: %.200s", why);
+		mg_rec_retry(res, "resolve: %.200s", why);
 		rc = 0;
 		goto out;
 	}
 	if (rs == MG_RESOLVED) {
 		if (!mg_rctx_may_act(c)) {
-			res->outcome = MG_REC_RETRY;
-			snprintf(res->reason, sizeof(res->reason), "not the leader");
+			mg_rec_retry(res, "not the leader");
 			goto out;
 		}
 		mg_ontap_error err;
 		/* as the source: release the relationship's source-side metadata */
 		if (mg_mirror_release(&t, &err) != 0) {
-			res->outcome = MG_REC_RETRY;
-			snprintf(res->reason, sizeof(res->reason), "release: %.200s", err.message);
+			mg_rec_retry(res, "release: %.200s", err.message);
 			goto out;
 		}
 		/* as the destination: remove the destination-side record (no break) */
@@ -138,16 +134,14 @@ int mg_pvc_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		t.remote_path[0] = '\0';
 		if (mg_mirror_read(&t, &rel, &found, &err) != 0 ||
 		    (found && mg_mirror_step(&t, MG_STEP_DELETE_DEST, &rel, NULL, &err) != 0)) {
-			res->outcome = MG_REC_RETRY;
-			snprintf(res->reason, sizeof(res->reason), "destination: %.200s", err.message);
+			mg_rec_retry(res, "destination: %.200s", err.message);
 			goto out;
 		}
 		mg_info("PVC deleted: relationship released", "pvc", name, "namespace", ns, NULL);
 	}
 	rc = mg_kobj_set_finalizer(NULL, c, &mg_k8s_res_pvc, obj, MG_PVC_FINALIZER, false);
 	if (rc != 0) {
-		res->outcome = MG_REC_RETRY;
-		snprintf(res->reason, sizeof(res->reason), "finalizer: %s", mg_strerror(rc));
+		mg_rec_retry(res, "finalizer: %s", mg_strerror(rc));
 		rc = 0;
 		goto out;
 	}

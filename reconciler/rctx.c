@@ -1,5 +1,7 @@
 #include "rctx.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "mirrorgate/reconcile.h"
@@ -21,4 +23,13 @@ int64_t mg_rctx_wall_ms(const mg_rctx *c)
 void mg_rctx_now_rfc3339(const mg_rctx *c, char *buf, size_t len)
 {
 	mg_time_format(buf, len, mg_rctx_wall_ms(c) / 1000);
+}
+
+void mg_rec_retry(mg_rec_result *res, const char *fmt, ...)
+{
+	res->outcome = MG_REC_RETRY;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
 }

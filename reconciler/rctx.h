@@ -47,6 +47,9 @@ typedef struct mg_rec_result {
 	char reason[256]; /* for logs: why RETRY */
 } mg_rec_result;
 
+/* Marks a pass as "not there yet": capped backoff, with the reason for the logs. */
+void mg_rec_retry(mg_rec_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 bool mg_rctx_may_act(const mg_rctx *c);
 int64_t mg_rctx_wall_ms(const mg_rctx *c);
 /* "2026-11-25T10:00:00Z" now. */

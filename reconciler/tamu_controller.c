@@ -13,16 +13,6 @@
 #include "mirrorgate/reconcile_tamu.h"
 #include "volume_ref.h"
 
-static void retry(mg_rec_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void retry(mg_rec_result *res, const char *fmt, ...)
-{
-	res->outcome = MG_REC_RETRY;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
-	va_end(ap);
-}
-
 static int set_str(cJSON *obj, const char *key, const char *value)
 {
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
@@ -105,7 +95,7 @@ static int finish(const mg_rctx *c, const cJSON *obj, bool ok, const char *messa
 			.finalizer = false};
 	int rc = write_tamu(c, obj, &w);
 	if (rc != 0) {
-		retry(res, "TAMU status write: %s", mg_strerror(rc));
+		mg_rec_retry(res, "TAMU status write: %s", mg_strerror(rc));
 		return 0;
 	}
 	mg_info("TAMU finished", "tamu", mg_kobj_str(obj, "metadata", "name"), "state", w.state,
@@ -130,7 +120,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 		goto out;
 	}
 	if (rc != 0) {
-		retry(res, "read TAMU: %s", mg_strerror(rc));
+		mg_rec_retry(res, "read TAMU: %s", mg_strerror(rc));
 		rc = 0;
 		goto out;
 	}
@@ -144,7 +134,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 			tamu_write w = {.finalizer = false};
 			rc = write_tamu(c, obj, &w);
 			if (rc != 0) {
-				retry(res, "finalizer removal: %s", mg_strerror(rc));
+				mg_rec_retry(res, "finalizer removal: %s", mg_strerror(rc));
 				rc = 0;
 				goto out;
 			}
@@ -155,7 +145,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 	if (tamu.tmr_name && *tamu.tmr_name) {
 		rc = mg_k8s_get(&tmr_obj, c->kube, &mg_k8s_res_tmr, ns, tamu.tmr_name, &kst);
 		if (rc != 0 && rc != MG_ENOTFOUND) {
-			retry(res, "read TMR: %s", mg_strerror(rc));
+			mg_rec_retry(res, "read TMR: %s", mg_strerror(rc));
 			rc = 0;
 			goto out;
 		}
@@ -185,7 +175,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 				  : (tmr.nmappings ? tmr.mappings[0].local_pvc_name : NULL);
 	rc = mg_volume_ref_resolve(c, ns, pvc, &t, &rs, why, sizeof(why), handle, sizeof(handle));
 	if (rc != 0 || rs == MG_RESOLVE_DEFER) {
-		retry(res, "resolve: %s", why);
+		mg_rec_retry(res, "resolve: %s", why);
 		rc = 0;
 		goto out;
 	}
@@ -203,7 +193,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 	bool found;
 	mg_ontap_error err;
 	if (mg_mirror_read(&t, &rel, &found, &err) != 0) {
-		retry(res, "read relationship: %s", err.message);
+		mg_rec_retry(res, "read relationship: %s", err.message);
 		goto out;
 	}
 	if (a == MG_TAMU_POLL) {
@@ -212,7 +202,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 		enum mg_tamu_action r = mg_tamu_transfer_result(found ? &rel : NULL, prev, msg,
 								sizeof(msg), end, sizeof(end));
 		if (r == MG_TAMU_WAIT)
-			retry(res, "transfer running");
+			mg_rec_retry(res, "transfer running");
 		else
 			rc = finish(c, obj, r == MG_TAMU_SUCCEED, msg, res);
 		goto out;
@@ -246,7 +236,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 			.finalizer = true};
 	rc = write_tamu(c, obj, &w);
 	if (rc != 0) {
-		retry(res, "TAMU in-progress write: %s", mg_strerror(rc));
+		mg_rec_retry(res, "TAMU in-progress write: %s", mg_strerror(rc));
 		rc = 0;
 		goto out;
 	}
@@ -256,7 +246,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 	if (rc != 0) {
 		if (mg_mirror_err_transient(&err)) {
 			/* busy: a running transfer ends after previousTransferTime as well */
-			retry(res, "transfer start: %s", err.message);
+			mg_rec_retry(res, "transfer start: %s", err.message);
 			rc = 0;
 			goto out;
 		}
@@ -265,14 +255,14 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 		if (rc == 0)
 			rc = finish(c, fresh, false, err.message, res);
 		else
-			retry(res, "re-read TAMU: %s", mg_strerror(rc));
+			mg_rec_retry(res, "re-read TAMU: %s", mg_strerror(rc));
 		cJSON_Delete(fresh);
 		rc = 0;
 		goto out;
 	}
 	mg_info("TAMU transfer started", "tamu", name, "destination", t.local_path, "snapshot",
 		snap ? snap : "(new)", NULL);
-	retry(res, "mirror update started");
+	mg_rec_retry(res, "mirror update started");
 out:
 	mg_fe_clear(&errs);
 	mg_tmr_free(&tmr);

@@ -11,16 +11,6 @@
 #include "mirrorgate/model.h"
 #include "mirrorgate/reconcile_resolve.h"
 
-static void retry(mg_rec_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void retry(mg_rec_result *res, const char *fmt, ...)
-{
-	res->outcome = MG_REC_RETRY;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
-	va_end(ap);
-}
-
 static bool blank(const char *s)
 {
 	for (; s && *s; s++)
@@ -64,7 +54,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		goto out;
 	}
 	if (rc != 0) {
-		retry(res, "read TSI: %s", mg_strerror(rc));
+		mg_rec_retry(res, "read TSI: %s", mg_strerror(rc));
 		rc = 0;
 		goto out;
 	}
@@ -76,7 +66,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		if (rc != 0 || deleting || !updated) {
 			cJSON_Delete(updated);
 			if (rc != 0)
-				retry(res, "finalizer: %s", mg_strerror(rc));
+				mg_rec_retry(res, "finalizer: %s", mg_strerror(rc));
 			else
 				res->outcome = MG_REC_FORGET;
 			rc = 0;
@@ -92,7 +82,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		if (rc == 0 && written)
 			mg_kobj_event(c, obj, "Warning", "invalid", "snapshotName must be set");
 		if (rc != 0)
-			retry(res, "status: %s", mg_strerror(rc));
+			mg_rec_retry(res, "status: %s", mg_strerror(rc));
 		else
 			res->outcome = MG_REC_DONE;
 		rc = 0;
@@ -100,7 +90,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	}
 	rc = mg_k8s_get(&vs, c->kube, &mg_k8s_res_vs, ns, snap, &kst);
 	if (rc != 0 && rc != MG_ENOTFOUND) {
-		retry(res, "read VolumeSnapshot: %s", mg_strerror(rc));
+		mg_rec_retry(res, "read VolumeSnapshot: %s", mg_strerror(rc));
 		rc = 0;
 		goto out;
 	}
@@ -108,7 +98,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	if (content) {
 		rc = mg_k8s_get(&vsc, c->kube, &mg_k8s_res_vsc, NULL, content, &kst);
 		if (rc != 0 && rc != MG_ENOTFOUND) {
-			retry(res, "read VolumeSnapshotContent: %s", mg_strerror(rc));
+			mg_rec_retry(res, "read VolumeSnapshotContent: %s", mg_strerror(rc));
 			rc = 0;
 			goto out;
 		}
@@ -118,7 +108,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	enum mg_resolve r = mg_tsi_resolve(vs, vsc, ns, snap, handle, sizeof(handle), why,
 					   sizeof(why));
 	if (r == MG_RESOLVE_DEFER) {
-		retry(res, "%s", why);
+		mg_rec_retry(res, "%s", why);
 		goto out;
 	}
 	if (r == MG_RESOLVE_ERROR) {
@@ -131,7 +121,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	int wrc = write_handle(c, obj, handle, &written);
 	if (wrc != 0) {
 		mg_kobj_event(c, obj, "Warning", "updateFailed", "Snapshot info could not be updated");
-		retry(res, "status: %s", mg_strerror(wrc));
+		mg_rec_retry(res, "status: %s", mg_strerror(wrc));
 		goto out;
 	}
 	if (written)
