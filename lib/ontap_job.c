@@ -175,3 +175,15 @@ int mg_ontap_job_wait_response(mg_ontap_client *c, const cJSON *response, mg_ont
 	}
 	return 0;
 }
+
+int mg_ontap_request_wait(mg_ontap_client *c, const char *method, const char *path,
+			  const cJSON *body, mg_ontap_error *err)
+{
+	int status;
+	cJSON *resp = NULL;
+	int rc = mg_ontap_request(c, method, path, body, &status, &resp, err);
+	if (rc == 0)
+		rc = mg_ontap_job_wait_response(c, resp, err);
+	cJSON_Delete(resp);
+	return rc;
+}

@@ -201,7 +201,7 @@ int mg_ontap_relationship_create(mg_ontap_client *c, const mg_ontap_relationship
 				 char out_uuid[MG_ONTAP_UUID_MAX], mg_ontap_error *err)
 {
 	int rc = MG_EINVAL;
-	cJSON *body = NULL, *resp = NULL;
+	cJSON *body = NULL;
 	if (!c || !spec || !spec->source_path || !spec->destination_path) {
 		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "source and destination paths required");
 		goto out;
@@ -221,10 +221,7 @@ int mg_ontap_relationship_create(mg_ontap_client *c, const mg_ontap_relationship
 		if (!s || !cJSON_AddStringToObject(s, "name", spec->schedule))
 			goto out;
 	}
-	int status;
-	rc = mg_ontap_request(c, "POST", "/api/snapmirror/relationships", body, &status, &resp, err);
-	if (rc == 0)
-		rc = mg_ontap_job_wait_response(c, resp, err);
+	rc = mg_ontap_request_wait(c, "POST", "/api/snapmirror/relationships", body, err);
 	if (rc == 0 && out_uuid) {
 		/* A new relationship can stay invisible to GET for a moment (seen with Ansible):
 		 * look a few times before calling the outcome unknown. */
@@ -249,7 +246,6 @@ int mg_ontap_relationship_create(mg_ontap_client *c, const mg_ontap_relationship
 	}
 out:
 	cJSON_Delete(body);
-	cJSON_Delete(resp);
 	return rc;
 }
 
@@ -257,7 +253,7 @@ int mg_ontap_relationship_set_state(mg_ontap_client *c, const char *uuid,
 				    const mg_ontap_state_change *change, mg_ontap_error *err)
 {
 	int rc = MG_EINVAL;
-	cJSON *body = NULL, *resp = NULL;
+	cJSON *body = NULL;
 	char *path = NULL;
 	if (!c || !uuid || !change || !change->state) {
 		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "relationship uuid and state required");
@@ -271,14 +267,10 @@ int mg_ontap_relationship_set_state(mg_ontap_client *c, const char *uuid,
 	    (change->preserve && !cJSON_AddTrueToObject(body, "preserve")) ||
 	    !(path = rel_path(uuid, change->force ? "?force=true" : "")))
 		goto out;
-	int status;
-	rc = mg_ontap_request(c, "PATCH", path, body, &status, &resp, err);
-	if (rc == 0)
-		rc = mg_ontap_job_wait_response(c, resp, err);
+	rc = mg_ontap_request_wait(c, "PATCH", path, body, err);
 out:
 	free(path);
 	cJSON_Delete(body);
-	cJSON_Delete(resp);
 	return rc;
 }
 
@@ -288,7 +280,6 @@ int mg_ontap_relationship_delete(mg_ontap_client *c, const char *uuid,
 	static const char *const flags[] = {"", "?destination_only=true", "?source_only=true",
 					    "?source_info_only=true"};
 	int rc = MG_EINVAL;
-	cJSON *resp = NULL;
 	char *path = NULL;
 	if (!c || !uuid || (unsigned)mode > MG_ONTAP_DELETE_SOURCE_INFO_ONLY) {
 		rc = mg_ontap_bad_args(err, __func__);
@@ -297,13 +288,9 @@ int mg_ontap_relationship_delete(mg_ontap_client *c, const char *uuid,
 	rc = MG_ENOMEM;
 	if (!(path = rel_path(uuid, flags[mode])))
 		goto out;
-	int status;
-	rc = mg_ontap_request(c, "DELETE", path, NULL, &status, &resp, err);
-	if (rc == 0)
-		rc = mg_ontap_job_wait_response(c, resp, err);
+	rc = mg_ontap_request_wait(c, "DELETE", path, NULL, err);
 out:
 	free(path);
-	cJSON_Delete(resp);
 	return rc;
 }
 
@@ -348,7 +335,7 @@ int mg_ontap_transfer_abort(mg_ontap_client *c, const char *relationship_uuid,
 			    const char *transfer_uuid, bool hard, mg_ontap_error *err)
 {
 	int rc = MG_EINVAL;
-	cJSON *body = NULL, *resp = NULL;
+	cJSON *body = NULL;
 	char *path = NULL, *xesc = NULL, *suffix = NULL;
 	if (!c || !relationship_uuid || !transfer_uuid) {
 		rc = mg_ontap_bad_args(err, __func__);
@@ -361,15 +348,11 @@ int mg_ontap_transfer_abort(mg_ontap_client *c, const char *relationship_uuid,
 	    !(suffix = mg_asprintf("/transfers/%s", xesc)) ||
 	    !(path = rel_path(relationship_uuid, suffix)))
 		goto out;
-	int status;
-	rc = mg_ontap_request(c, "PATCH", path, body, &status, &resp, err);
-	if (rc == 0)
-		rc = mg_ontap_job_wait_response(c, resp, err);
+	rc = mg_ontap_request_wait(c, "PATCH", path, body, err);
 out:
 	free(path);
 	free(xesc);
 	free(suffix);
 	cJSON_Delete(body);
-	cJSON_Delete(resp);
 	return rc;
 }

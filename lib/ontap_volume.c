@@ -60,7 +60,7 @@ int mg_ontap_volume_create(mg_ontap_client *c, const mg_ontap_volume_spec *spec,
 			   mg_ontap_volume *out, mg_ontap_error *err)
 {
 	int rc = MG_EINVAL;
-	cJSON *body = NULL, *resp = NULL;
+	cJSON *body = NULL;
 	if (!c || !spec || !spec->svm_name || !spec->name || spec->size == 0 ||
 	    (spec->type && strcmp(spec->type, "rw") != 0 && strcmp(spec->type, "dp") != 0)) {
 		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
@@ -82,15 +82,11 @@ int mg_ontap_volume_create(mg_ontap_client *c, const mg_ontap_volume_spec *spec,
 		    !cJSON_AddStringToObject(a, "name", spec->aggregate))
 			goto out;
 	}
-	int status;
-	rc = mg_ontap_request(c, "POST", "/api/storage/volumes", body, &status, &resp, err);
-	if (rc == 0)
-		rc = mg_ontap_job_wait_response(c, resp, err);
+	rc = mg_ontap_request_wait(c, "POST", "/api/storage/volumes", body, err);
 	if (rc == 0 && out)
 		rc = mg_ontap_volume_get(c, spec->svm_name, spec->name, out, err);
 out:
 	cJSON_Delete(body);
-	cJSON_Delete(resp);
 	return rc;
 }
 
@@ -174,7 +170,7 @@ int mg_ontap_snapshot_create(mg_ontap_client *c, const char *volume_uuid, const 
 			     const char *label, mg_ontap_error *err)
 {
 	int rc = MG_EINVAL;
-	cJSON *body = NULL, *resp = NULL;
+	cJSON *body = NULL;
 	char *esc = NULL, *path = NULL;
 	if (!c || !volume_uuid || !name || !*name) {
 		rc = mg_ontap_bad_args(err, __func__);
@@ -187,14 +183,10 @@ int mg_ontap_snapshot_create(mg_ontap_client *c, const char *volume_uuid, const 
 	    !(esc = mg_ontap_escape(volume_uuid)) ||
 	    !(path = mg_asprintf("/api/storage/volumes/%s/snapshots", esc)))
 		goto out;
-	int status;
-	rc = mg_ontap_request(c, "POST", path, body, &status, &resp, err);
-	if (rc == 0)
-		rc = mg_ontap_job_wait_response(c, resp, err);
+	rc = mg_ontap_request_wait(c, "POST", path, body, err);
 out:
 	free(esc);
 	free(path);
 	cJSON_Delete(body);
-	cJSON_Delete(resp);
 	return rc;
 }

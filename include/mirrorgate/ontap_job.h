@@ -39,4 +39,9 @@ int mg_ontap_job_wait(mg_ontap_client *c, const char *uuid, mg_ontap_error *err)
  * (with "job" or "jobs"), otherwise returns 0. */
 int mg_ontap_job_wait_response(mg_ontap_client *c, const cJSON *response, mg_ontap_error *err);
 
+/* A write (POST/PATCH/DELETE) and, when ONTAP answers with a job, the wait for it: the whole
+ * of most write operations. body may be NULL. */
+int mg_ontap_request_wait(mg_ontap_client *c, const char *method, const char *path,
+			  const cJSON *body, mg_ontap_error *err);
+
 #endif
