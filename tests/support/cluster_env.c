@@ -133,7 +133,8 @@ static void side_stop(cluster_side *s)
 {
 	if (s->rec.pid > 0)
 		rec_proc_stop(&s->rec, false);
-	rec_proc_cleanup(&s->rec);
+	if (!getenv("MG_KEEP_LOGS"))
+		rec_proc_cleanup(&s->rec);
 	mg_k8s_client_free(s->k8s);
 	s->k8s = NULL;
 	if (s->up)
