@@ -83,6 +83,12 @@ void cluster_env_backend_yaml(cluster_env *e, int ontap_index, const char *svm, 
 void cluster_env_start_side(cluster_env *e, cluster_side *s, int ontap_index, const char *svm,
 			    const char *backends_yaml)
 {
+	cluster_env_start_side_wrapped(e, s, NULL, ontap_index, svm, backends_yaml);
+}
+
+void cluster_env_start_side_wrapped(cluster_env *e, cluster_side *s, const char *const *wrapper,
+				    int ontap_index, const char *svm, const char *backends_yaml)
+{
 	memset(s, 0, sizeof(*s));
 	s->ontap_index = ontap_index;
 	snprintf(s->svm, sizeof(s->svm), "%s", svm);
@@ -102,7 +108,7 @@ void cluster_env_start_side(cluster_env *e, cluster_side *s, int ontap_index, co
 		 s == &e->a ? "a" : "b");
 	cr_assert_eq(mg_write_file_atomic(s->prov_file, text, (size_t)n, 0600), 0);
 	const char *extra[] = {"--provisioner", s->prov_file, NULL};
-	cr_assert_eq(kube_sim_start_at(&s->kube, e->bin_dir, e->source_dir, extra), 0,
+	cr_assert_eq(kube_sim_start_wrapped_at(&s->kube, wrapper, e->bin_dir, e->source_dir, extra), 0,
 		     "kube-sim with --provisioner did not start");
 	s->up = true;
 	mg_k8s_config *cfg = NULL;

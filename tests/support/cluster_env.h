@@ -45,6 +45,9 @@ void cluster_env_start_ontap_at(cluster_env *e, const char *bin_dir, const char 
  * the one backend for cluster `ontap_index`/`svm`), plus the default classes. */
 void cluster_env_start_side(cluster_env *e, cluster_side *s, int ontap_index, const char *svm,
 			    const char *backends_yaml);
+/* The same with kube-sim under a wrapper command (valgrind ...; NULL-terminated). */
+void cluster_env_start_side_wrapped(cluster_env *e, cluster_side *s, const char *const *wrapper,
+				    int ontap_index, const char *svm, const char *backends_yaml);
 /* Both clusters, both sides: A on cluster-a/svm-a, B on cluster-b/svm-b. */
 void cluster_env_start_at(cluster_env *e, const char *bin_dir, const char *source_dir);
 #define cluster_env_start(e) cluster_env_start_at((e), MG_BIN_DIR, MG_SOURCE_DIR)
