@@ -108,7 +108,7 @@ static int volume_delete_refusal(sim_fabric *f, sim_volume *v, sim_err *e)
 			    "relationships first.",
 			    v->name, v->svm->name);
 	else
-		sim_err_set(e, 400, "917536", NULL,
+		sim_err_set(e, 400, "18436", NULL,
 			    "Cannot delete volume \"%s\" in SVM \"%s\" because it is the "
 			    "destination of a SnapMirror relationship. Delete the relationship first.",
 			    v->name, v->svm->name);
