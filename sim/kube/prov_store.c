@@ -237,6 +237,54 @@ int prov_delete(ksim_prov *p, const ksim_res *r, const char *ns, const char *nam
 	return rc;
 }
 
+/* client-go's recorder folds a repeat of the same event (object, type, reason, message) into
+ * the existing one: count + 1 and a new lastTimestamp. Without that, a claim that keeps
+ * failing would add an Event every retry for ever. Returns true when it folded. */
+static bool event_fold(ksim_prov *p, const char *ns, const char *uid, const char *name,
+		       const char *type, const char *reason, const char *msg)
+{
+	ksim_store *s = &p->srv->store;
+	bool folded = false;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nobjs && !folded; i++) {
+		ksim_obj *o = &s->objs[i];
+		if (o->res != p->event || strcmp(o->ns, ns) != 0)
+			continue;
+		const char *ouid = prov_str(o->obj, "involvedObject", "uid", NULL);
+		const char *oname = prov_str(o->obj, "involvedObject", "name", NULL);
+		const char *otype = prov_str(o->obj, "type", NULL, NULL);
+		const char *oreason = prov_str(o->obj, "reason", NULL, NULL);
+		const char *omsg = prov_str(o->obj, "message", NULL, NULL);
+		if (!oname || strcmp(oname, name) != 0 || (uid && (!ouid || strcmp(ouid, uid) != 0)) ||
+		    !otype || strcmp(otype, type) != 0 || !oreason || strcmp(oreason, reason) != 0 ||
+		    !omsg || strcmp(omsg, msg) != 0)
+			continue;
+		cJSON *next = cJSON_Duplicate(o->obj, 1);
+		const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(o->obj, "count");
+		char ts[32];
+		ksim_now(ts, sizeof(ts));
+		cJSON *n = cJSON_CreateNumber(cJSON_IsNumber(cnt) ? cnt->valuedouble + 1 : 2);
+		if (!next || !n || prov_set_str(next, "lastTimestamp", ts)) {
+			cJSON_Delete(next);
+			cJSON_Delete(n);
+			break;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(next, "count");
+		cJSON_AddItemToObject(next, "count", n);
+		char *oname_copy = mg_strdup(o->name);
+		if (oname_copy &&
+		    ksim_store_put(s, p->event, ns, oname_copy, next, "MODIFIED") == 0) {
+			folded = true;
+			ksim_snapshot(p->srv);
+		} else {
+			cJSON_Delete(next);
+		}
+		free(oname_copy);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return folded;
+}
+
 void prov_event(ksim_prov *p, const ksim_res *r, const cJSON *about, const char *type,
 		const char *reason, const char *fmt, ...)
 {
@@ -251,6 +299,8 @@ void prov_event(ksim_prov *p, const ksim_res *r, const cJSON *about, const char 
 	/* Events about cluster-scoped objects (PVs, contents) live in "default", as
 	 * client-go's recorder puts them. */
 	const char *evns = ns ? ns : "default";
+	if (event_fold(p, evns, prov_md(about, "uid"), name, type, reason, msg))
+		return;
 	unsigned long long n = atomic_fetch_add(&p->srv->uid_counter, 1) + 1;
 	char ts[32];
 	ksim_now(ts, sizeof(ts));

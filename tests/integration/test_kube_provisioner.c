@@ -130,6 +130,26 @@ static const char *failure(cluster_side *s, const char *claim)
 	return cluster_env_event_message(s, "app", claim, "ProvisioningFailed", buf, sizeof(buf));
 }
 
+/* Event objects (not occurrences) with this reason about the object. */
+static int event_objects(cluster_side *s, const char *name, const char *reason)
+{
+	cJSON *list = NULL;
+	mg_k8s_status st;
+	mg_k8s_list_opts o = {0};
+	cr_assert_eq(mg_k8s_list(&list, s->k8s, &mg_k8s_res_event, "app", &o, &st), 0);
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items"))
+	{
+		const cJSON *io = cJSON_GetObjectItem(it, "involvedObject");
+		const cJSON *nm = cJSON_GetObjectItem(io, "name"), *rs = cJSON_GetObjectItem(it, "reason");
+		n += cJSON_IsString(nm) && strcmp(nm->valuestring, name) == 0 && cJSON_IsString(rs) &&
+		     strcmp(rs->valuestring, reason) == 0;
+	}
+	cJSON_Delete(list);
+	return n;
+}
+
 TestSuite(kube_provisioner, .fini = teardown, .timeout = 120);
 
 Test(kube_provisioner, rw_volume_and_bound_pv_with_tridents_names)
@@ -216,8 +236,9 @@ Test(kube_provisioner, bad_or_too_small_size_fails_without_a_volume)
 		  "%s", failure(&E.a, "tiny"));
 	cr_expect(strstr(failure(&E.a, "tiny"),
 			 "failed to provision volume with StorageClass \"trident\""));
-	/* retried with backoff, never bound, never a volume */
+	/* retried with backoff, never bound, never a volume; repeats fold into one Event */
 	cr_expect(cluster_env_wait_event(&E.a, "app", "bad", "ProvisioningFailed", 2, 5000));
+	cr_expect_eq(event_objects(&E.a, "bad", "ProvisioningFailed"), 1);
 	cr_expect_str_eq(field(&E.a, &mg_k8s_res_pvc, "app", "bad", "status.phase"), "Pending");
 	cr_expect_str_eq(field(&E.a, &mg_k8s_res_pvc, "app", "tiny", "status.phase"), "Pending");
 	cr_expect_eq(cluster_env_count_volumes(&E, 0, ""), 0);

@@ -305,7 +305,13 @@ int cluster_env_events(cluster_side *s, const char *ns, const char *name, const 
 	cJSON *list = events(s, ns);
 	int n = 0;
 	const cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items")) n += event_matches(it, name, reason);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items"))
+	{
+		/* a repeated event is one object with a count, as client-go records it */
+		const cJSON *cnt = cJSON_GetObjectItem(it, "count");
+		if (event_matches(it, name, reason))
+			n += cJSON_IsNumber(cnt) && cnt->valuedouble >= 1 ? (int)cnt->valuedouble : 1;
+	}
 	cJSON_Delete(list);
 	return n;
 }

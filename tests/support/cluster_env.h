@@ -81,7 +81,8 @@ bool cluster_env_wait_field(cluster_side *s, const mg_k8s_resource *r, const cha
 /* Polls until the object is gone. */
 bool cluster_env_wait_gone(cluster_side *s, const mg_k8s_resource *r, const char *ns,
 			   const char *name, long timeout_ms);
-/* Events with this reason about the named object (any namespace when ns is NULL). */
+/* Occurrences (the sum of `count`) of events with this reason about the named object (any
+ * namespace when ns is NULL). */
 int cluster_env_events(cluster_side *s, const char *ns, const char *name, const char *reason);
 /* Polls until at least `min` such events exist. */
 bool cluster_env_wait_event(cluster_side *s, const char *ns, const char *name,
