@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
@@ -201,6 +202,14 @@ int ksim_prov_start(ksim_prov **out, ksim_server *srv, const ksim_prov_config *c
 		oc.job_max_interval_ms = 500;
 		oc.user_agent = "kube-sim-provisioner";
 		pb->cfg = b;
+		/* The client reads the CA at its first call; a typo should stop start-up instead
+		 * of failing every provisioning later. */
+		if (access(b->ca_file, R_OK) != 0) {
+			snprintf(why, why_len, "backend %s: cannot read trustedCAFile %s", b->name,
+				 b->ca_file);
+			rc = MG_EIO;
+			goto fail;
+		}
 		if ((rc = mg_ontap_client_new(&pb->client, &oc)) != 0) {
 			snprintf(why, why_len, "backend %s: cannot use its ONTAP settings (%s)",
 				 b->name, mg_strerror(rc));

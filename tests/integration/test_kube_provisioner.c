@@ -663,3 +663,28 @@ Test(kube_provisioner, bad_provisioner_file_exits_with_a_clear_message)
 		       "settings: retryBaseMs must be a whole number");
 	expect_refused("backends: [\n", "line ");
 }
+
+Test(kube_provisioner, unusable_ca_file_stops_start_up)
+{
+	/* well-formed, but the CA file cannot be read: refused at start, not at each call */
+	char dir[] = "/tmp/mg-prov-ca-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char file[128];
+	snprintf(file, sizeof(file), "%s/p.yaml", dir);
+	const char *text = "backends: [{name: a, managementLIF: \"https://127.0.0.1:1\", svm: s, "
+			   "password: s3cret, trustedCAFile: /nonexistent/ca.pem}]\n";
+	FILE *f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	const char *argv[] = {MG_BIN_DIR "/kube-sim", "--provisioner", file, NULL};
+	char *out = NULL;
+	int st = kube_run(&out, 10000, argv, NULL);
+	cr_expect_eq(st, 1, "%s", out);
+	cr_expect(out && strstr(out, "backend a: cannot read trustedCAFile /nonexistent/ca.pem"),
+		  "%s", out);
+	cr_expect(!out || !strstr(out, "s3cret"), "%s", out);
+	free(out);
+	unlink(file);
+	rmdir(dir);
+}
