@@ -406,3 +406,78 @@ void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *i
 			"admin", passwords[s->ontap_index]);
 	rec_proc_start(&s->rec, bin, s->kube.kubeconfig, identity, NULL);
 }
+
+const char *cluster_env_cond(cluster_side *s, const char *tmr, const char *field)
+{
+	static char buf[1024];
+	cJSON *o = cluster_env_get(s, &mg_k8s_res_tmr, "app", tmr);
+	const cJSON *c = cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(o, "status"), "conditions"), 0);
+	const cJSON *v = cJSON_GetObjectItem(c, field);
+	snprintf(buf, sizeof(buf), "%s", cJSON_IsString(v) ? v->valuestring : "");
+	cJSON_Delete(o);
+	return buf;
+}
+
+bool cluster_env_wait_tmr(cluster_side *s, const char *tmr, const char *state, long timeout_ms)
+{
+	for (long t = 0; t <= timeout_ms; t += 100) {
+		if (strcmp(cluster_env_cond(s, tmr, "state"), state) == 0)
+			return true;
+		nap(100);
+	}
+	return false;
+}
+
+static void internal_of(cluster_side *s, const char *claim, char *out, size_t len)
+{
+	char pv[256];
+	cJSON *c = cluster_env_get(s, &mg_k8s_res_pvc, "app", claim);
+	cluster_env_str(c, "spec.volumeName", pv, sizeof(pv));
+	cJSON_Delete(c);
+	cJSON *v = cluster_env_get(s, &mg_k8s_res_pv, NULL, pv);
+	cluster_env_str(v, "spec.csi.volumeAttributes.internalName", out, len);
+	cJSON_Delete(v);
+}
+
+void cluster_env_mirror(cluster_env *e, const char *claim, char *vol_a, size_t vol_a_len,
+			char *vol_b, size_t vol_b_len)
+{
+	char y[1024];
+	snprintf(y, sizeof(y),
+		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s, namespace: app}\n"
+		 "spec:\n  accessModes: [ReadWriteMany]\n  resources: {requests: {storage: 1Gi}}\n"
+		 "  storageClassName: trident\n",
+		 claim);
+	cluster_env_create(&e->a, &mg_k8s_res_pvc, "app", y);
+	cr_assert(cluster_env_wait_field(&e->a, &mg_k8s_res_pvc, "app", claim, "status.phase",
+					 "Bound", 15000));
+	internal_of(&e->a, claim, vol_a, vol_a_len);
+	snprintf(y, sizeof(y),
+		 "apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"
+		 "metadata: {name: mirror, namespace: app}\n"
+		 "spec:\n  state: promoted\n  replicationPolicy: MirrorAllSnapshots\n"
+		 "  volumeMappings:\n  - localPVCName: %s\n",
+		 claim);
+	cluster_env_create(&e->a, &mg_k8s_res_tmr, "app", y);
+	snprintf(y, sizeof(y),
+		 "apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"
+		 "metadata: {name: mirror, namespace: app}\n"
+		 "spec:\n  state: established\n  replicationPolicy: MirrorAllSnapshots\n"
+		 "  volumeMappings:\n  - localPVCName: %s\n    remoteVolumeHandle: svm-a:%s\n",
+		 claim, vol_a);
+	cluster_env_create(&e->b, &mg_k8s_res_tmr, "app", y);
+	snprintf(y, sizeof(y),
+		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: %s\n"
+		 "  namespace: app\n  annotations: {trident.netapp.io/mirrorRelationship: mirror}\n"
+		 "spec:\n  accessModes: [ReadWriteMany]\n  resources: {requests: {storage: 1Gi}}\n"
+		 "  storageClassName: trident\n",
+		 claim);
+	cluster_env_create(&e->b, &mg_k8s_res_pvc, "app", y);
+	cr_assert(cluster_env_wait_field(&e->b, &mg_k8s_res_pvc, "app", claim, "status.phase",
+					 "Bound", 15000));
+	internal_of(&e->b, claim, vol_b, vol_b_len);
+	cr_assert(cluster_env_wait_tmr(&e->b, "mirror", "established", 30000),
+		  "B's TMR: state '%s' message '%s'; see %s", cluster_env_cond(&e->b, "mirror", "state"),
+		  cluster_env_cond(&e->b, "mirror", "message"), e->b.rec.log);
+}

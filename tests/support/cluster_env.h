@@ -101,6 +101,17 @@ bool cluster_env_has_snapshot(cluster_env *e, int ontap_index, const char *svm,
 /* Ledger entries; *text (may be NULL) gets the ledger JSON. */
 int cluster_env_ledger(cluster_env *e, char **text);
 
+/* status.conditions[0].<field> of a TMR in namespace app ("" when absent); static buffer. */
+const char *cluster_env_cond(cluster_side *s, const char *tmr, const char *field);
+/* Polls until the TMR's condition state equals `state`. */
+bool cluster_env_wait_tmr(cluster_side *s, const char *tmr, const char *state, long timeout_ms);
+/* The seed scenario's first steps, in namespace app with reconcilers running on both
+ * sides: claim `claim` on A (RW), TMR `mirror` on A (promoted), TMR `mirror` on B
+ * (established, remote = A's volume) and B's annotated claim (DP); waits until B's TMR is
+ * established. vol_a / vol_b receive the FlexVol names. */
+void cluster_env_mirror(cluster_env *e, const char *claim, char *vol_a, size_t vol_a_len,
+			char *vol_b, size_t vol_b_len);
+
 /* A mirrorgate-reconciler for this side's kube-sim and ONTAP cluster. */
 void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *identity);
 
