@@ -323,6 +323,7 @@ static const char *tsi_handle(void)
 
 Test(reconciler_actions, tsi_reports_the_trident_snapshot_handle)
 {
+	rec_env_volume(&E, 0, "vol_src", "rw");
 	rec_env_pvc(&E, "app", "data", "vol_src");
 	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
 	mg_rec_result res;
@@ -359,4 +360,68 @@ Test(reconciler_actions, tsi_refuses_a_foreign_snapshot)
 	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
 	cr_expect_str_eq(tsi_handle(), "");
 	cr_expect_eq(rec_env_events(&E, "app", "info", "updateFailed"), 1);
+	cr_expect_str_eq(rec_env_event_message(&E, "app", "info", "updateFailed"),
+			 "snapshot 'snap1' is not a Trident snapshot");
+	assert_no_loss();
+}
+
+/* research 3.10: the handle's volume must be on a configured backend. */
+Test(reconciler_actions, tsi_volume_on_no_backend_is_reported)
+{
+	/* PV pv-app-data names vol_src, which no configured backend (svm-a) holds */
+	rec_env_pvc(&E, "app", "data", "vol_src");
+	snapshot_objects("csi.trident.netapp.io", "pv-app-data/snapshot-1234");
+	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
+	mg_rec_result res;
+	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_DONE);
+	cr_expect_str_eq(tsi_handle(), "", "no handle for a volume mirrorgate cannot find");
+	cr_expect_eq(rec_env_events_saying(&E, "app", "info", "updateFailed",
+					   "could not find volume 'pv-app-data'"),
+		     1, "%s", rec_env_event_message(&E, "app", "info", "updateFailed"));
+	/* a handle whose volume has no PV at all */
+	cJSON *p = cJSON_Parse("{\"status\":{\"snapshotHandle\":\"pv-gone/snapshot-1\"}}");
+	mg_k8s_status st;
+	cr_assert_eq(mg_k8s_patch(NULL, E.k8s, &mg_k8s_res_vsc, NULL, "snapcontent-1", "status",
+				  MG_K8S_PATCH_MERGE, p, &st),
+		     0, "%s", st.message);
+	cJSON_Delete(p);
+	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
+	cr_expect_eq(rec_env_events_saying(&E, "app", "info", "updateFailed",
+					   "could not find volume 'pv-gone'"),
+		     1);
+	cr_expect_str_eq(tsi_handle(), "");
+	assert_no_loss();
+}
+
+/* research 3.10 / 5.4: a backend whose SVM has no SVM peer cannot mirror (Trident's
+ * CanBackendMirror false). */
+Test(reconciler_actions, tsi_backend_that_cannot_mirror_is_reported)
+{
+	cr_assert_eq(ontap_sim_control(&E.ontap, "POST", "seed",
+				       "clusters:\n  - name: cluster-a\n    svms:\n"
+				       "      - name: svm-lonely\n        volumes:\n"
+				       "          - {name: vol_lonely, type: rw, size: 1073741824}\n",
+				       NULL),
+		     200);
+	mg_backend lonely = E.backend_a;
+	snprintf(lonely.name, sizeof(lonely.name), "ontap-lonely");
+	snprintf(lonely.svm, sizeof(lonely.svm), "svm-lonely");
+	mg_rctx ctx = E.ctx_a;
+	ctx.backends = &lonely;
+	rec_env_pvc(&E, "app", "data", "vol_lonely");
+	snapshot_objects("csi.trident.netapp.io", "pv-app-data/snapshot-1234");
+	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
+	mg_rec_result res;
+	cr_assert_eq(mg_tsi_reconcile(&ctx, "app", "info", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_DONE);
+	cr_expect_str_eq(tsi_handle(), "");
+	const char *m = rec_env_event_message(&E, "app", "info", "updateFailed");
+	cr_expect(strncmp(m, "backend does not support TridentSnapshotInfo", 44) == 0, "%s", m);
+	cr_expect(strstr(m, "svm-lonely"), "%s", m);
+	/* the same TSI on a backend that can mirror is answered */
+	rec_env_volume(&E, 0, "vol_lonely", "rw"); /* now also on svm-a, which is peered */
+	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
+	cr_expect_str_eq(tsi_handle(), "pv-app-data/snapshot-1234");
+	assert_no_loss();
 }

@@ -262,6 +262,62 @@ int rec_env_events(rec_env *e, const char *ns, const char *name, const char *rea
 	return n;
 }
 
+/* Calls fn for each Event about the named object with this reason. */
+static void each_event(rec_env *e, const char *ns, const char *name, const char *reason,
+		       void (*fn)(const char *message, void *arg), void *arg)
+{
+	cJSON *list = NULL;
+	mg_k8s_status st;
+	mg_k8s_list_opts o = {0};
+	int rc = mg_k8s_list(&list, e->k8s, &mg_k8s_res_event, ns, &o, &st);
+	cr_assert_eq(rc, 0, "list events: %s", mg_strerror(rc));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items"))
+	{
+		const cJSON *nm = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "involvedObject"), "name");
+		const cJSON *rs = cJSON_GetObjectItem(it, "reason");
+		const cJSON *msg = cJSON_GetObjectItem(it, "message");
+		if (cJSON_IsString(nm) && strcmp(nm->valuestring, name) == 0 && cJSON_IsString(rs) &&
+		    strcmp(rs->valuestring, reason) == 0 && cJSON_IsString(msg))
+			fn(msg->valuestring, arg);
+	}
+	cJSON_Delete(list);
+}
+
+static void keep_message(const char *message, void *arg)
+{
+	snprintf(arg, 1024, "%s", message);
+}
+
+const char *rec_env_event_message(rec_env *e, const char *ns, const char *name,
+				  const char *reason)
+{
+	static char buf[1024];
+	buf[0] = '\0';
+	each_event(e, ns, name, reason, keep_message, buf);
+	return buf;
+}
+
+struct saying {
+	const char *prefix;
+	int n;
+};
+
+static void count_saying(const char *message, void *arg)
+{
+	struct saying *s = arg;
+	if (strncmp(message, s->prefix, strlen(s->prefix)) == 0)
+		s->n++;
+}
+
+int rec_env_events_saying(rec_env *e, const char *ns, const char *name, const char *reason,
+			  const char *prefix)
+{
+	struct saying s = {prefix, 0};
+	each_event(e, ns, name, reason, count_saying, &s);
+	return s.n;
+}
+
 void rec_env_fault(rec_env *e, const char *json)
 {
 	int st = ontap_sim_control(&e->ontap, "POST", "faults", json, NULL);

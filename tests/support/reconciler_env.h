@@ -67,6 +67,15 @@ int rec_env_ledger(rec_env *e, char **text);
 /* Count of Events with this reason about the named object. */
 int rec_env_events(rec_env *e, const char *ns, const char *name, const char *reason);
 
+/* The message of an Event with this reason about the named object ("" when none; the
+ * listing's last when several); copies into a static buffer. */
+const char *rec_env_event_message(rec_env *e, const char *ns, const char *name,
+				  const char *reason);
+/* Count of Events with this reason about the named object whose message starts with
+ * prefix. */
+int rec_env_events_saying(rec_env *e, const char *ns, const char *name, const char *reason,
+			  const char *prefix);
+
 /* POST /__sim/faults with this JSON; DELETE clears them all. */
 void rec_env_fault(rec_env *e, const char *json);
 void rec_env_clear_faults(rec_env *e);
