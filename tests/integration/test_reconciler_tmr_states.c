@@ -203,7 +203,9 @@ Test(reconciler_states, reestablished_without_common_snapshot_fails_and_keeps_th
 }
 
 /* promoted x establishing: a baseline still running is aborted, never broken (ONTAP refuses
- * to break an uninitialized relationship), and the destination record deleted. */
+ * to break an uninitialized relationship), and the destination record deleted. The volume
+ * is then a DP volume that never got its data and can no longer be made writable: failed
+ * with what to do (H7), not promoted. */
 Test(reconciler_states, promoted_x_establishing_aborts_the_baseline)
 {
 	volumes();
@@ -212,11 +214,55 @@ Test(reconciler_states, promoted_x_establishing_aborts_the_baseline)
 	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
 	cr_expect_str_eq(cond("state"), "establishing");
 	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
-	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0,
-		     "%s", cond("message"));
+	for (int i = 0; i < 10 && strcmp(cond("state"), "failed") != 0; i++) {
+		rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+		ontap_sim_advance(&E.ontap, 1000);
+	}
+	cr_expect_str_eq(cond("state"), "failed", "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "read-only DP volume with no SnapMirror relationship"),
+		  "%s", cond("message"));
 	cr_expect_geq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/transfers/"), 1,
 		      "the baseline was aborted");
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "broken_off"), 0);
 	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "dp");
+	assert_no_loss();
+}
+
+/* H7: desired promoted, no relationship, local volume DP (Trident's annotation-only PVC):
+ * Trident reports promoted for a volume that stays read-only. Here: failed, with what to
+ * do, and no ONTAP change. Doing what the message says (establish, then promote) works, and
+ * that ordinary promote reports promoted: its break made the volume RW. */
+Test(reconciler_states, h7_promoted_dp_volume_without_relationship_is_failed)
+{
+	volumes();
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR("mirror", "promoted", ""));
+	int before = mutations();
+	for (int i = 0; i < 3; i++)
+		rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+	cr_expect_str_eq(cond("state"), "failed");
+	cr_expect(strstr(cond("message"), "read-only DP volume with no SnapMirror relationship"),
+		  "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "recreate the PVC without"), "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "svm-b:vol_dst"), "%s", cond("message"));
+	cr_expect_eq(mutations(), before, "no ONTAP change");
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "dp");
+	/* with a remote handle but no relationship: the same */
+	rec_env_patch_spec(&E, "app", "mirror",
+			   "{\"spec\":{\"volumeMappings\":[{\"localPVCName\":\"data\","
+			   "\"remoteVolumeHandle\":\"svm-a:vol_src\"}]}}");
+	rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+	cr_expect_str_eq(cond("state"), "failed");
+	cr_expect_eq(mutations(), before, "no ONTAP change");
+	/* the fix the message names: establish, then promote */
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"established\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0,
+		     "%s", cond("message"));
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000), 0,
+		     "%s", cond("message"));
+	cr_expect_str_eq(cond("message"), "");
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "rw", "the break made it RW");
 	assert_no_loss();
 }
 

@@ -107,6 +107,17 @@ void rec_env_snapshot(rec_env *e, int cluster, const char *volume, const char *n
 		     err.message);
 }
 
+const char *rec_env_volume_type(rec_env *e, int cluster, const char *volume)
+{
+	static char buf[32];
+	mg_ontap_error err;
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(client(e, cluster), k_svm[cluster], volume, &v, &err), 0,
+		     "%s", err.message);
+	snprintf(buf, sizeof(buf), "%s", v.type);
+	return buf;
+}
+
 bool rec_env_has_snapshot(rec_env *e, int cluster, const char *volume, const char *name)
 {
 	char uuid[MG_ONTAP_UUID_MAX];

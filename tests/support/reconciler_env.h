@@ -37,6 +37,8 @@ void rec_env_volume(rec_env *e, int cluster, const char *name, const char *type)
 long rec_env_write(rec_env *e, int cluster, const char *path);
 /* Snapshot on a RW volume through the API. */
 void rec_env_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
+/* The ONTAP volume's type ("rw", "dp"); copies into a static buffer. */
+const char *rec_env_volume_type(rec_env *e, int cluster, const char *volume);
 /* Whether the ONTAP volume has the snapshot. */
 bool rec_env_has_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
 
