@@ -352,6 +352,27 @@ bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t
 	return rc == 0;
 }
 
+int rec_env_requests_with_body(rec_env *e, const char *method, const char *path_needle,
+			       const char *body_needle)
+{
+	cJSON *log = NULL;
+	cr_assert_eq(ontap_sim_control(&e->ontap, "GET", "requests", NULL, &log), 200);
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(log, "requests"))
+	{
+		const cJSON *m = cJSON_GetObjectItem(it, "method");
+		const cJSON *path = cJSON_GetObjectItem(it, "path");
+		const cJSON *body = cJSON_GetObjectItem(it, "body");
+		if (cJSON_IsString(m) && (!method || strcmp(m->valuestring, method) == 0) &&
+		    cJSON_IsString(path) && strstr(path->valuestring, path_needle) &&
+		    cJSON_IsString(body) && strstr(body->valuestring, body_needle))
+			n++;
+	}
+	cJSON_Delete(log);
+	return n;
+}
+
 int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name)
 {
 	(void)e;

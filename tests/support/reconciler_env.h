@@ -84,6 +84,10 @@ void rec_env_clear_faults(rec_env *e);
 /* ONTAP relationship with this destination path as the destination cluster sees it; false
  * when there is none. */
 bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t len);
+/* Count of logged ONTAP requests with this method (NULL: any) whose path contains
+ * path_needle and whose body contains body_needle. */
+int rec_env_requests_with_body(rec_env *e, const char *method, const char *path_needle,
+			       const char *body_needle);
 /* Runs one pass and returns its outcome. */
 int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name);
 /* Deletes an object (the API server keeps it while finalizers remain). */
