@@ -373,6 +373,24 @@ int rec_env_requests_with_body(rec_env *e, const char *method, const char *path_
 	return n;
 }
 
+void rec_env_set_state(rec_env *e, const char *dest_path, const char *state)
+{
+	mg_ontap_relationship_filter f = {NULL, dest_path, false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(e->cb, &f, &rel, &err), 0, "%s", err.message);
+	mg_ontap_state_change ch = {state, NULL, false, false};
+	cr_assert_eq(mg_ontap_relationship_set_state(e->cb, rel.uuid, &ch, &err), 0, "%s %s", state,
+		     err.message);
+}
+
+int rec_env_mutations(rec_env *e)
+{
+	return ontap_sim_count_requests(&e->ontap, NULL, "PATCH", "/api/snapmirror") +
+	       ontap_sim_count_requests(&e->ontap, NULL, "DELETE", "/api/snapmirror") +
+	       ontap_sim_count_requests(&e->ontap, NULL, "POST", "/api/snapmirror");
+}
+
 int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name)
 {
 	(void)e;

@@ -88,6 +88,11 @@ bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t
  * path_needle and whose body contains body_needle. */
 int rec_env_requests_with_body(rec_env *e, const char *method, const char *path_needle,
 			       const char *body_needle);
+/* PATCHes the state of the relationship with this destination path on the destination
+ * cluster, as an admin would behind the TMR's back ("paused", "broken_off", ...). */
+void rec_env_set_state(rec_env *e, const char *dest_path, const char *state);
+/* ONTAP SnapMirror requests that change something (POST, PATCH, DELETE) so far. */
+int rec_env_mutations(rec_env *e);
 /* Runs one pass and returns its outcome. */
 int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name);
 /* Deletes an object (the API server keeps it while finalizers remain). */
