@@ -10,6 +10,7 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/k8s.h"
 #include "reconciler_env.h"
+#include "tamu_controller.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -228,5 +229,32 @@ Test(reconciler_matrix, observe_only_x_broken_off_changes_nothing)
 	passes_change_nothing(3);
 	cr_expect_str_eq(cond("state"), "promoting");
 	cr_expect_str_eq(ontap_state(), "broken_off");
+	assert_no_loss();
+}
+
+/* H6: partial objects (Trident indexes them unguarded and panics): a TAMU naming a TMR that
+ * has no status yet is Failed with the state shown as empty; nothing crashes, ONTAP is not
+ * touched. (A TMR without volumeMappings cannot pass the CRD schema; the pure checks for it
+ * are in unit test reconcile_tmr::is_valid_and_h6_partial_objects.) */
+Test(reconciler_matrix, h6_partial_objects_never_crash)
+{
+	rec_env_pvc(&E, "app", "data", "vol_dst");
+	/* a TMR nobody reconciled yet: no status at all */
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR("established"));
+	rec_env_create(&E, &mg_k8s_res_tamu, "app",
+		       "apiVersion: trident.netapp.io/v1\nkind: TridentActionMirrorUpdate\n"
+		       "metadata: {name: early, namespace: app}\n"
+		       "spec: {tridentMirrorRelationshipName: mirror}\n");
+	mg_rec_result res;
+	cr_assert_eq(mg_tamu_reconcile(&E.ctx_b, "app", "early", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_FORGET);
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_tamu, "app", "early");
+	const cJSON *st = cJSON_GetObjectItem(o, "status");
+	cr_expect_str_eq(cJSON_GetObjectItem(st, "state")->valuestring, "Failed");
+	cr_expect_str_eq(cJSON_GetObjectItem(st, "message")->valuestring,
+			 "mirror update failed: TAMU early cannot be executed for TMR mirror in  "
+			 "state");
+	cJSON_Delete(o);
+	cr_expect_eq(rec_env_mutations(&E), 0);
 	assert_no_loss();
 }
