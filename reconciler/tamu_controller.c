@@ -216,17 +216,9 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 	memset(&tmr, 0, sizeof(tmr));
 	mg_field_errors errs = {0};
 	mg_k8s_status kst;
-	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_tamu, ns, name, &kst);
-	if (rc == MG_ENOTFOUND) {
-		res->outcome = MG_REC_FORGET;
-		rc = 0;
+	int rc = 0;
+	if (!mg_kobj_open(&obj, c, &mg_k8s_res_tamu, ns, name, "TAMU", res))
 		goto out;
-	}
-	if (rc != 0) {
-		mg_rec_retry(res, "read TAMU: %s", mg_strerror(rc));
-		rc = 0;
-		goto out;
-	}
 	rc = mg_tamu_decode(&tamu, obj, &errs);
 	if (rc != 0)
 		goto out;

@@ -517,10 +517,13 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		goto out;
 	}
 	if (mg_kobj_deleting(p.obj)) {
-		if (mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER))
+		if (mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER)) {
 			rc = handle_deletion(&p);
-		else
+		} else {
+			/* ours already removed (or never added): it is going, so are its series */
 			res->outcome = MG_REC_FORGET;
+			forget_metrics(&p);
+		}
 		goto out;
 	}
 	if (!mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER)) {

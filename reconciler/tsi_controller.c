@@ -112,17 +112,9 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	memset(res, 0, sizeof(*res));
 	cJSON *obj = NULL, *vs = NULL, *vsc = NULL;
 	mg_k8s_status kst;
-	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_tsi, ns, name, &kst);
-	if (rc == MG_ENOTFOUND) {
-		res->outcome = MG_REC_FORGET;
-		rc = 0;
+	int rc = 0;
+	if (!mg_kobj_open(&obj, c, &mg_k8s_res_tsi, ns, name, "TSI", res))
 		goto out;
-	}
-	if (rc != 0) {
-		mg_rec_retry(res, "read TSI: %s", mg_strerror(rc));
-		rc = 0;
-		goto out;
-	}
 	bool deleting = mg_kobj_deleting(obj);
 	if (deleting || !mg_kobj_has_finalizer(obj, MG_TRIDENT_FINALIZER)) {
 		cJSON *updated = NULL;

@@ -10,6 +10,7 @@
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
 #include "pvc_protect.h"
+#include "rmetrics.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -398,5 +399,52 @@ Test(reconciler_states, deleting_the_pvc_releases_then_the_tmr_touches_nothing)
 	int before = mutations();
 	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 3, 0), 0);
 	cr_expect_eq(mutations(), before);
+	assert_no_loss();
+}
+
+/* A deleted TMR's per-TMR series (state, healthy, lag) leave /metrics: after its finalizer
+ * is removed, when it is already gone, and when it is deleted without our finalizer. */
+static bool metrics_mention(mg_rmetrics *m, const char *needle)
+{
+	char *text = NULL;
+	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
+	bool yes = strstr(text, needle) != NULL;
+	free(text);
+	return yes;
+}
+
+Test(reconciler_states, deleted_tmr_series_leave_the_metrics)
+{
+	mg_rmetrics *m = NULL;
+	cr_assert_eq(mg_rmetrics_new(&m), 0);
+	E.ctx_b.metrics = m;
+	establish();
+	cr_expect(metrics_mention(m, "mirrorgate_tmr_state{tmr=\"app/mirror\",state=\"established\"} 1"));
+	cr_expect(metrics_mention(m, "mirrorgate_tmr_healthy{tmr=\"app/mirror\"} 1"));
+	cr_expect(metrics_mention(m, "mirrorgate_tmr_lag_seconds{tmr=\"app/mirror\"}"));
+	/* a second TMR whose name starts with the first's: its series must stay */
+	rec_env_pvc(&E, "app", "data2", "vol_dst2");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app",
+		       "apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"
+		       "metadata: {name: mirror2, namespace: app}\n"
+		       "spec: {state: promoted, volumeMappings: [{localPVCName: data2}]}\n");
+	rec_env_volume(&E, 1, "vol_dst2", "rw");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror2", "promoted", 3, 0), 0);
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror");
+	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 20, 1000), 0);
+	cr_expect_not(metrics_mention(m, "tmr=\"app/mirror\""), "series of the deleted TMR");
+	cr_expect(metrics_mention(m, "tmr=\"app/mirror2\""), "the other TMR's series stay");
+	/* deleted while another finalizer holds it and ours is gone: forgotten too */
+	cJSON *p = cJSON_Parse("{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}");
+	mg_k8s_status st;
+	cr_assert_eq(mg_k8s_patch(NULL, E.k8s, &mg_k8s_res_tmr, "app", "mirror2", NULL,
+				  MG_K8S_PATCH_MERGE, p, &st),
+		     0, "%s", st.message);
+	cJSON_Delete(p);
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror2");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror2"), MG_REC_FORGET);
+	cr_expect_not(metrics_mention(m, "tmr=\"app/mirror2\""));
+	E.ctx_b.metrics = NULL;
+	mg_rmetrics_free(m);
 	assert_no_loss();
 }
