@@ -148,6 +148,22 @@ bool rec_e2e_wait_metric(rec_proc *p, const char *needle, bool want, long timeou
 	return ok;
 }
 
+double rec_e2e_metric(rec_proc *p, const char *series)
+{
+	char *text = NULL;
+	double v = -1;
+	if (rec_proc_get(p, "/metrics", &text) == 200 && text) {
+		size_t n = strlen(series);
+		for (const char *at = strstr(text, series); at; at = strstr(at + 1, series))
+			if ((at == text || at[-1] == '\n') && at[n] == ' ') {
+				v = strtod(at + n + 1, NULL);
+				break;
+			}
+	}
+	free(text);
+	return v;
+}
+
 bool rec_e2e_file_contains(const char *path, const char *needle)
 {
 	char *text = NULL;

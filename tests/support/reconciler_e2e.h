@@ -51,6 +51,9 @@ bool rec_e2e_wait_gone(rec_env *e, const mg_k8s_resource *r, const char *ns, con
  * be NULL) gets the last body, caller frees. */
 bool rec_e2e_wait_metric(rec_proc *p, const char *needle, bool want, long timeout_ms,
 			 char **body);
+/* The value of one series of /metrics (`name{labels}` exactly as exposed), or -1 when the
+ * series is absent. */
+double rec_e2e_metric(rec_proc *p, const char *series);
 /* Polls until the file contains `needle`. */
 bool rec_e2e_wait_file(const char *path, const char *needle, long timeout_ms);
 /* Whether the file contains `needle` (false when it cannot be read). */
