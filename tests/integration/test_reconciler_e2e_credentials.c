@@ -9,14 +9,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mirrorgate/k8s.h"
 #include "reconciler_e2e.h"
 
 #define BIN MG_BIN_DIR "/mirrorgate-reconciler"
 #define NEW_PASSWORD "Rotated-Secret-7f3a"
-/* the documented re-read interval is 10 s; allow a loaded machine some slack */
+/* docs/operations.md: re-read "within ten seconds of a change"; the binary checks every
+ * 50 ticks of 200 ms, plus the work of each tick: 12 s allows for a loaded machine, and
+ * the waits give up only after 14 s so that a slow re-read is reported as such */
+#define DOCUMENTED_MS 12000
 #define REREAD_MS 14000
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static rec_env E;
 static rec_proc R;
@@ -181,9 +192,11 @@ Test(reconciler_e2e_credentials, rotated_file_is_reread_and_garbage_keeps_the_ol
 	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst2", NULL, 0));
 
 	/* the right password, renamed over the file */
+	long t0 = now_ms();
 	rec_proc_write_credentials(&R, "username: admin\npassword: " NEW_PASSWORD "\n");
 	cr_assert(rec_e2e_wait_file(R.log, "credentials re-read", REREAD_MS),
 		  "the rotated file was not re-read; see %s", R.log);
+	cr_expect_leq(now_ms() - t0, DOCUMENTED_MS, "re-read after %ld ms", now_ms() - t0);
 	assert_recovered();
 	assert_no_secret_anywhere("garbage-marker-91c");
 	rec_e2e_assert_no_loss(&E);
@@ -203,9 +216,11 @@ Test(reconciler_e2e_credentials, secret_volume_data_symlink_swap_is_reread)
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR2);
 	assert_outage_changes_nothing();
 
+	long t0 = now_ms();
 	rec_proc_swap_secret(&R, "username: admin\npassword: " NEW_PASSWORD "\n");
 	cr_assert(rec_e2e_wait_file(R.log, "credentials re-read", REREAD_MS),
 		  "the ..data swap was not noticed; see %s", R.log);
+	cr_expect_leq(now_ms() - t0, DOCUMENTED_MS, "re-read after %ld ms", now_ms() - t0);
 	assert_recovered();
 	assert_no_secret_anywhere(NULL);
 	rec_e2e_assert_no_loss(&E);

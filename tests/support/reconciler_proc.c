@@ -189,6 +189,12 @@ void rec_proc_cleanup(rec_proc *p)
 {
 	if (!p->dir[0])
 		return;
+	/* for debugging a failure: the binary's log and config outlive the test */
+	if (getenv("MG_KEEP_TEST_DIRS")) {
+		fprintf(stderr, "kept %s\n", p->dir);
+		p->dir[0] = '\0';
+		return;
+	}
 	remove_tree(p->dir);
 	p->dir[0] = '\0';
 }

@@ -30,7 +30,8 @@ void rec_proc_start_wrapped(rec_proc *p, const char *const *wrapper, const char 
 int rec_proc_stop(rec_proc *p, bool hard);
 /* HTTP GET of a path on the metrics port; returns the status, *body (may be NULL) gets it. */
 int rec_proc_get(rec_proc *p, const char *path, char **body);
-/* Removes the temp dir (and what is inside it, Secret-volume directories included). */
+/* Removes the temp dir (and what is inside it, Secret-volume directories included); with
+ * MG_KEEP_TEST_DIRS set in the environment it is kept (and named on stderr) instead. */
 void rec_proc_cleanup(rec_proc *p);
 
 /* Rewrites <dir>/credentials (the file rec_proc_config names) with `text`, atomically
