@@ -119,11 +119,14 @@ static void assert_no_secret_anywhere(const char *marker)
 	const char *secrets[] = {NEW_PASSWORD, "password-b", marker};
 	char *tmrs = rec_e2e_list_text(&E, &mg_k8s_res_tmr, "app");
 	char *events = rec_e2e_list_text(&E, &mg_k8s_res_event, "app");
+	char out[300]; /* the binary's stdout, next to its log */
+	snprintf(out, sizeof(out), "%s/r1.out", R.dir);
 	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
 		if (!secrets[i])
 			continue;
 		cr_expect_not(rec_e2e_file_contains(R.log, secrets[i]), "'%s' in %s", secrets[i],
 			      R.log);
+		cr_expect_not(rec_e2e_file_contains(out, secrets[i]), "'%s' in %s", secrets[i], out);
 		cr_expect_null(strstr(tmrs, secrets[i]), "'%s' in a TMR: %s", secrets[i], tmrs);
 		cr_expect_null(strstr(events, secrets[i]), "'%s' in an Event: %s", secrets[i],
 			       events);
