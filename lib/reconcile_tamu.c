@@ -16,6 +16,11 @@ static bool eq(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
+static bool empty(const char *s)
+{
+	return !s || !*s;
+}
+
 const char *mg_tamu_action_name(enum mg_tamu_action a)
 {
 	switch (a) {
@@ -25,6 +30,7 @@ const char *mg_tamu_action_name(enum mg_tamu_action a)
 	case MG_TAMU_POLL: return "poll";
 	case MG_TAMU_WAIT: return "wait";
 	case MG_TAMU_SUCCEED: return "succeed";
+	case MG_TAMU_SEND: return "send";
 	}
 	return "?";
 }
@@ -136,4 +142,40 @@ enum mg_tamu_action mg_tamu_transfer_result(const mg_ontap_relationship *rel,
 	}
 	snprintf(end_time_out, end_len, "%s", rel->transfer_end_time);
 	return MG_TAMU_SUCCEED;
+}
+
+/* A transfer ended, successfully and healthy, after previousTransferTime. */
+static bool ended_after(const mg_ontap_relationship *rel, const char *prev)
+{
+	char msg[8], end[8];
+	return mg_tamu_transfer_result(rel, prev, msg, sizeof(msg), end, sizeof(end)) ==
+	       MG_TAMU_SUCCEED;
+}
+
+enum mg_tamu_action mg_tamu_progress_next(const mg_tamu_progress *p, char *msg, size_t msg_len,
+					  char *end_time_out, size_t end_len)
+{
+	msg[0] = '\0';
+	if (end_len)
+		end_time_out[0] = '\0';
+	const mg_ontap_relationship *rel = p->rel;
+	if (!rel)
+		return mg_tamu_transfer_result(NULL, NULL, msg, msg_len, end_time_out, end_len);
+	bool active = mg_relationship_transfer_active(rel);
+	/* The named snapshot arrived with some transfer that ended after the update began:
+	 * whichever transfer brought it, the update's purpose is met. */
+	if (p->snapshot && p->snapshot_present && !active &&
+	    ended_after(rel, p->previous_transfer_time))
+		return mg_tamu_transfer_result(rel, p->previous_transfer_time, msg, msg_len,
+					       end_time_out, end_len);
+	if (!p->requested)
+		/* a running transfer is not ours, whatever it ends with: send ours after it */
+		return active ? MG_TAMU_WAIT : MG_TAMU_SEND;
+	if (active)
+		return MG_TAMU_WAIT;
+	/* Ours not visible yet: the relationship still shows the transfer from before. */
+	if (!empty(p->prior_transfer_uuid) && eq(rel->transfer_uuid, p->prior_transfer_uuid))
+		return MG_TAMU_WAIT;
+	return mg_tamu_transfer_result(rel, p->previous_transfer_time, msg, msg_len, end_time_out,
+				       end_len);
 }

@@ -307,6 +307,20 @@ enum mg_step mg_promote_next(const mg_promote_input *in)
 	return MG_STEP_WAIT;
 }
 
+static const char k_msg_dp_no_relationship[] =
+	"The local volume is a read-only DP volume with no SnapMirror relationship, so it "
+	"cannot be promoted (Trident would report promoted): establish the relationship "
+	"(spec.state established with a remoteVolumeHandle) or recreate the PVC without the "
+	"trident.netapp.io/mirrorRelationship annotation";
+
+const char *mg_tmr_promoted_refusal(enum mg_tmr_state desired, enum mg_mirror_status observed,
+				    const char *volume_type)
+{
+	if (desired != MG_TMR_PROMOTED || observed != MG_MIRROR_NONE)
+		return NULL;
+	return eq(volume_type, "dp") || eq(volume_type, "DP") ? k_msg_dp_no_relationship : NULL;
+}
+
 const char *mg_delete_action_name(enum mg_delete_action a)
 {
 	switch (a) {

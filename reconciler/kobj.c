@@ -13,6 +13,23 @@ const char *mg_kobj_str(const cJSON *obj, const char *a, const char *b)
 	return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
+bool mg_kobj_open(cJSON **obj, const mg_rctx *c, const mg_k8s_resource *r, const char *ns,
+		  const char *name, const char *what, mg_rec_result *res)
+{
+	*obj = NULL;
+	mg_k8s_status st;
+	int rc = mg_k8s_get(obj, c->kube, r, ns, name, &st);
+	if (rc == 0)
+		return true;
+	cJSON_Delete(*obj);
+	*obj = NULL;
+	if (rc == MG_ENOTFOUND)
+		res->outcome = MG_REC_FORGET;
+	else
+		mg_rec_retry(res, "read %s: %s", what, mg_strerror(rc));
+	return false;
+}
+
 long long mg_kobj_generation(const cJSON *obj)
 {
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");

@@ -15,6 +15,13 @@ long long mg_kobj_generation(const cJSON *obj);
 bool mg_kobj_has_finalizer(const cJSON *obj, const char *finalizer);
 bool mg_kobj_deleting(const cJSON *obj);
 
+/* The opening of every controller's pass: reads the object to reconcile. true with *obj set
+ * (caller frees) when there is one to work on; false when the pass is already over, with
+ * res filled: the object is gone (FORGET) or could not be read (RETRY, with `what` in the
+ * reason). */
+bool mg_kobj_open(cJSON **obj, const mg_rctx *c, const mg_k8s_resource *r, const char *ns,
+		  const char *name, const char *what, mg_rec_result *res);
+
 /* Adds (present) or removes the finalizer with a PUT of obj; *updated (may be NULL) gets
  * the stored object. MG_ECONFLICT when obj is stale; MG_EAUTH when not leader... (the fence
  * refuses with MG_EAUTH). A no-op change returns 0 without a write. */

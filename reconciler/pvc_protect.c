@@ -92,19 +92,10 @@ int mg_pvc_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 {
 	memset(res, 0, sizeof(*res));
 	cJSON *obj = NULL;
-	mg_k8s_status st;
-	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_pvc, ns, name, &st);
-	if (rc == MG_ENOTFOUND || (rc == 0 && !mg_kobj_has_finalizer(obj, MG_PVC_FINALIZER))) {
-		res->outcome = MG_REC_FORGET;
-		rc = 0;
+	int rc = 0;
+	if (!mg_kobj_open(&obj, c, &mg_k8s_res_pvc, ns, name, "PVC", res))
 		goto out;
-	}
-	if (rc != 0) {
-		mg_rec_retry(res, "read PVC: %s", mg_strerror(rc));
-		rc = 0;
-		goto out;
-	}
-	if (!mg_kobj_deleting(obj)) {
+	if (!mg_kobj_has_finalizer(obj, MG_PVC_FINALIZER) || !mg_kobj_deleting(obj)) {
 		res->outcome = MG_REC_FORGET;
 		goto out;
 	}

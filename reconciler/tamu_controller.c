@@ -25,11 +25,45 @@ static int set_str(cJSON *obj, const char *key, const char *value)
  * finalizer present or not. */
 typedef struct tamu_write {
 	const char *state, *message, *local, *remote, *snapshot, *previous, *completion;
+	/* MG_ANN_TAMU_PRIOR_TRANSFER: set when ONTAP accepted our update (NULL: as it is) */
+	const char *prior_transfer;
 	bool finalizer;
 } tamu_write;
 
-static int write_tamu(const mg_rctx *c, const cJSON *obj, const tamu_write *w)
+/* Present once ONTAP accepted this TAMU's update: the relationship's transfer.uuid just
+ * before it ("none" when it had none). A transfer with that uuid is not ours. */
+#define MG_ANN_TAMU_PRIOR_TRANSFER "mirrorgate.io/update-prior-transfer"
+
+static const char *annotation(const cJSON *obj, const char *key)
 {
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *a = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "annotations")
+					    : NULL;
+	const cJSON *v = cJSON_IsObject(a) ? cJSON_GetObjectItemCaseSensitive(a, key) : NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int set_annotation(cJSON *obj, const char *key, const char *value)
+{
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	if (!cJSON_IsObject(md))
+		return MG_EINVAL;
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+	if (!cJSON_IsObject(a)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
+		a = cJSON_AddObjectToObject(md, "annotations");
+		if (!a)
+			return MG_ENOMEM;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(a, key);
+	return cJSON_AddStringToObject(a, key, value) ? 0 : MG_ENOMEM;
+}
+
+/* updated (may be NULL) receives the object as written, for a later write. */
+static int write_tamu(cJSON **updated, const mg_rctx *c, const cJSON *obj, const tamu_write *w)
+{
+	if (updated)
+		*updated = NULL;
 	if (!mg_rctx_may_act(c))
 		return MG_EAUTH;
 	int rc = MG_ENOMEM;
@@ -55,6 +89,9 @@ static int write_tamu(const mg_rctx *c, const cJSON *obj, const tamu_write *w)
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i].value && set_str(st, f[i].key, f[i].value) != 0)
 			goto out;
+	if (w->prior_transfer && set_annotation(copy, MG_ANN_TAMU_PRIOR_TRANSFER,
+						w->prior_transfer) != 0)
+		goto out;
 	cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
 	cJSON *fins = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
 	if (!cJSON_IsArray(fins)) {
@@ -75,7 +112,7 @@ static int write_tamu(const mg_rctx *c, const cJSON *obj, const tamu_write *w)
 		cJSON_AddItemToArray(fins, s);
 	}
 	mg_k8s_status kst;
-	rc = mg_k8s_update(NULL, c->kube, &mg_k8s_res_tamu, mg_kobj_str(obj, "metadata", "namespace"),
+	rc = mg_k8s_update(updated, c->kube, &mg_k8s_res_tamu, mg_kobj_str(obj, "metadata", "namespace"),
 			   copy, &kst);
 	if (rc == MG_ENOTFOUND && !w->finalizer)
 		rc = 0;
@@ -93,7 +130,7 @@ static int finish(const mg_rctx *c, const cJSON *obj, bool ok, const char *messa
 			.message = ok ? "" : message,
 			.completion = now,
 			.finalizer = false};
-	int rc = write_tamu(c, obj, &w);
+	int rc = write_tamu(NULL, c, obj, &w);
 	if (rc != 0) {
 		mg_rec_retry(res, "TAMU status write: %s", mg_strerror(rc));
 		return 0;
@@ -104,26 +141,84 @@ static int finish(const mg_rctx *c, const cJSON *obj, bool ok, const char *messa
 	return 0;
 }
 
+/* One step of an In-progress TAMU on a fresh read of its relationship: wait while any
+ * transfer runs, send our update once nothing does, finish when a transfer that started
+ * after our accepted request has ended (mg_tamu_progress_next). */
+static int advance(const mg_rctx *c, const cJSON *obj, const mg_mirror_target *t,
+		   const mg_ontap_relationship *rel, const char *snap, mg_rec_result *res)
+{
+	const char *name = mg_kobj_str(obj, "metadata", "name");
+	const char *prior = annotation(obj, MG_ANN_TAMU_PRIOR_TRANSFER);
+	mg_tamu_progress p = {.rel = rel,
+			      .previous_transfer_time = mg_kobj_str(obj, "status",
+								    "previousTransferTime"),
+			      .requested = prior != NULL,
+			      .prior_transfer_uuid = prior && strcmp(prior, "none") != 0 ? prior
+											  : "",
+			      .snapshot = snap};
+	mg_ontap_error err;
+	if (snap && rel &&
+	    mg_mirror_snapshot_present(t, snap, &p.snapshot_present, &err) != 0) {
+		mg_rec_retry(res, "read destination snapshot: %s", err.message);
+		return 0;
+	}
+	char msg[768], end[64];
+	enum mg_tamu_action a = mg_tamu_progress_next(&p, msg, sizeof(msg), end, sizeof(end));
+	if (a == MG_TAMU_WAIT) {
+		mg_rec_retry(res, p.requested ? "transfer running"
+					      : "another transfer is in progress; the update is "
+						"sent when it ends");
+		return 0;
+	}
+	if (a != MG_TAMU_SEND)
+		return finish(c, obj, a == MG_TAMU_SUCCEED, msg, res);
+	if (!mg_rctx_may_act(c)) {
+		mg_rec_retry(res, "not the leader");
+		return 0;
+	}
+	int rc = mg_ontap_transfer_start(t->backend->ontap, rel->uuid, snap, NULL, &err);
+	const char *ml[] = {"operation", "update", "outcome",
+			    rc == 0 ? "success" : mg_mirror_err_transient(&err) ? "retry" : "error",
+			    NULL};
+	mg_rmetrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+	if (rc != 0) {
+		if (mg_mirror_err_transient(&err)) {
+			/* "Another transfer is in progress": that transfer is not ours; send
+			 * again once it has ended */
+			mg_rec_retry(res, "transfer start: %s", err.message);
+			return 0;
+		}
+		return finish(c, obj, false, err.message, res);
+	}
+	/* Accepted: from now on a transfer other than the one the relationship showed
+	 * before, ending after the last end time seen before, is ours (or a later one). */
+	tamu_write w = {.previous = rel->transfer_end_time,
+			.prior_transfer = rel->transfer_uuid[0] ? rel->transfer_uuid : "none",
+			.finalizer = true};
+	rc = write_tamu(NULL, c, obj, &w);
+	if (rc != 0)
+		/* the next pass sends again once ours has ended: one transfer too many, no
+		 * wrong answer */
+		mg_warn("could not record the accepted update", "tamu", name, "error",
+			mg_strerror(rc), NULL);
+	mg_info("TAMU transfer started", "tamu", name, "destination", t->local_path, "snapshot",
+		snap ? snap : "(new)", NULL);
+	mg_rec_retry(res, "mirror update started");
+	return 0;
+}
+
 int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	cJSON *obj = NULL, *tmr_obj = NULL;
+	cJSON *obj = NULL, *tmr_obj = NULL, *written = NULL;
 	mg_tamu tamu;
 	mg_tmr tmr;
 	memset(&tmr, 0, sizeof(tmr));
 	mg_field_errors errs = {0};
 	mg_k8s_status kst;
-	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_tamu, ns, name, &kst);
-	if (rc == MG_ENOTFOUND) {
-		res->outcome = MG_REC_FORGET;
-		rc = 0;
+	int rc = 0;
+	if (!mg_kobj_open(&obj, c, &mg_k8s_res_tamu, ns, name, "TAMU", res))
 		goto out;
-	}
-	if (rc != 0) {
-		mg_rec_retry(res, "read TAMU: %s", mg_strerror(rc));
-		rc = 0;
-		goto out;
-	}
 	rc = mg_tamu_decode(&tamu, obj, &errs);
 	if (rc != 0)
 		goto out;
@@ -132,7 +227,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 		/* deleting a TAMU cancels nothing on ONTAP; it only lets go */
 		if (has_fin) {
 			tamu_write w = {.finalizer = false};
-			rc = write_tamu(c, obj, &w);
+			rc = write_tamu(NULL, c, obj, &w);
 			if (rc != 0) {
 				mg_rec_retry(res, "finalizer removal: %s", mg_strerror(rc));
 				rc = 0;
@@ -196,74 +291,49 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 		mg_rec_retry(res, "read relationship: %s", err.message);
 		goto out;
 	}
-	if (a == MG_TAMU_POLL) {
-		const char *prev = mg_kobj_str(obj, "status", "previousTransferTime");
-		char end[64];
-		enum mg_tamu_action r = mg_tamu_transfer_result(found ? &rel : NULL, prev, msg,
-								sizeof(msg), end, sizeof(end));
-		if (r == MG_TAMU_WAIT)
-			mg_rec_retry(res, "transfer running");
-		else
-			rc = finish(c, obj, r == MG_TAMU_SUCCEED, msg, res);
-		goto out;
-	}
-	/* START */
-	if (!found) {
-		rc = finish(c, obj, false,
-			    "mirror update failed, the SnapMirror relationship does not exist", res);
-		goto out;
-	}
-	if (strcmp(rel.policy_type, "sync") == 0) {
-		snprintf(msg, sizeof(msg),
-			 "mirror update failed: TAMU %s cannot be executed for TMR %s is a "
-			 "synchronous relationship",
-			 name, tamu.tmr_name);
+	const char *snap = NULL;
+	if (!mg_tamu_snapshot_name(tamu.snapshot_handle, &snap)) {
+		/* mg_tamu_check failed such a TAMU before it was started; one edited since is
+		 * failed here */
+		snprintf(msg, sizeof(msg), "invalid snapshot handle %s", tamu.snapshot_handle);
 		rc = finish(c, obj, false, msg, res);
 		goto out;
 	}
-	const char *snap = NULL;
-	if (!mg_tamu_snapshot_name(tamu.snapshot_handle, &snap)) { /* mg_tamu_check said ok */
-		rc = MG_EINVAL;
-		goto out;
-	}
-	tamu_write w = {.state = MG_TAMU_IN_PROGRESS,
-			.message = "",
-			.local = t.local_path,
-			.remote = remote,
-			.snapshot = tamu.snapshot_handle ? tamu.snapshot_handle : "",
-			/* ONTAP's own string, with its fraction: compared to the next end time */
-			.previous = rel.transfer_end_time,
-			.finalizer = true};
-	rc = write_tamu(c, obj, &w);
-	if (rc != 0) {
-		mg_rec_retry(res, "TAMU in-progress write: %s", mg_strerror(rc));
-		rc = 0;
-		goto out;
-	}
-	rc = mg_ontap_transfer_start(t.backend->ontap, rel.uuid, snap, NULL, &err);
-	const char *ml[] = {"operation", "update", "outcome", rc == 0 ? "success" : "error", NULL};
-	mg_rmetrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
-	if (rc != 0) {
-		if (mg_mirror_err_transient(&err)) {
-			/* busy: a running transfer ends after previousTransferTime as well */
-			mg_rec_retry(res, "transfer start: %s", err.message);
+	if (a == MG_TAMU_START) {
+		if (!found) {
+			rc = finish(c, obj, false,
+				    "mirror update failed, the SnapMirror relationship does not exist",
+				    res);
+			goto out;
+		}
+		if (strcmp(rel.policy_type, "sync") == 0) {
+			snprintf(msg, sizeof(msg),
+				 "mirror update failed: TAMU %s cannot be executed for TMR %s is a "
+				 "synchronous relationship",
+				 name, tamu.tmr_name);
+			rc = finish(c, obj, false, msg, res);
+			goto out;
+		}
+		tamu_write w = {.state = MG_TAMU_IN_PROGRESS,
+				.message = "",
+				.local = t.local_path,
+				.remote = remote,
+				.snapshot = tamu.snapshot_handle ? tamu.snapshot_handle : "",
+				/* ONTAP's own string, with its fraction: compared to later end
+				 * times ("" while a transfer runs: none has ended since) */
+				.previous = rel.transfer_end_time,
+				.finalizer = true};
+		/* tamu's strings point into obj: keep it, continue from what was written */
+		rc = write_tamu(&written, c, obj, &w);
+		if (rc != 0) {
+			mg_rec_retry(res, "TAMU in-progress write: %s", mg_strerror(rc));
 			rc = 0;
 			goto out;
 		}
-		cJSON *fresh = NULL;
-		rc = mg_k8s_get(&fresh, c->kube, &mg_k8s_res_tamu, ns, name, &kst);
-		if (rc == 0)
-			rc = finish(c, fresh, false, err.message, res);
-		else
-			mg_rec_retry(res, "re-read TAMU: %s", mg_strerror(rc));
-		cJSON_Delete(fresh);
-		rc = 0;
-		goto out;
 	}
-	mg_info("TAMU transfer started", "tamu", name, "destination", t.local_path, "snapshot",
-		snap ? snap : "(new)", NULL);
-	mg_rec_retry(res, "mirror update started");
+	rc = advance(c, written ? written : obj, &t, found ? &rel : NULL, snap, res);
 out:
+	cJSON_Delete(written);
 	mg_fe_clear(&errs);
 	mg_tmr_free(&tmr);
 	cJSON_Delete(tmr_obj);

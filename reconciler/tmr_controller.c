@@ -240,6 +240,26 @@ static void drive(pass *p, const drive_opts *o)
 		}
 		p->state = d.report;
 		p->state_known = true;
+		if (d.action == MG_ACT_NONE && p->desired == MG_TMR_PROMOTED && !o->for_deletion &&
+		    !found) {
+			/* H7: a DP volume without a relationship stays read-only */
+			mg_ontap_volume v;
+			if (mg_ontap_volume_get(p->target.backend->ontap, p->target.backend->svm,
+						p->target.volume, &v, &err) != 0) {
+				p->state_known = false;
+				set_msg(p, "Could not read volume %s: %s; retrying",
+					p->target.local_path, err.message);
+				retry(p, "volume read failed");
+				return;
+			}
+			const char *why = mg_tmr_promoted_refusal(p->desired, MG_MIRROR_NONE, v.type);
+			if (why) {
+				p->state = MG_TMR_FAILED;
+				set_msg(p, "%s (volume %s)", why, p->target.local_path);
+				retry(p, "read-only DP volume without a relationship");
+				return;
+			}
+		}
 		if (d.action == MG_ACT_NONE) {
 			if (found && !rel.healthy && rel.unhealthy_reason[0])
 				set_msg(p, "SnapMirror relationship is unhealthy: %s",
@@ -497,10 +517,13 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		goto out;
 	}
 	if (mg_kobj_deleting(p.obj)) {
-		if (mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER))
+		if (mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER)) {
 			rc = handle_deletion(&p);
-		else
+		} else {
+			/* ours already removed (or never added): it is going, so are its series */
 			res->outcome = MG_REC_FORGET;
+			forget_metrics(&p);
+		}
 		goto out;
 	}
 	if (!mg_kobj_has_finalizer(p.obj, MG_TRIDENT_FINALIZER)) {

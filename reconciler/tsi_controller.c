@@ -9,7 +9,9 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/model.h"
+#include "mirrorgate/ontap_cluster.h"
 #include "mirrorgate/reconcile_resolve.h"
+#include "mirror_ops.h"
 
 static bool blank(const char *s)
 {
@@ -42,22 +44,77 @@ static int write_handle(const mg_rctx *c, const cJSON *obj, const char *handle, 
 	return rc;
 }
 
+/* Trident's CanBackendMirror for a TSI (research 3.10): the handle's volume ("<Trident volume,
+ * the PV name>/<snapshot>") must be on a configured backend, and that backend must be able
+ * to mirror: its SVM has at least one SVM peer (5.4). RESOLVED, ERROR with Trident's message
+ * in why, or DEFER (ONTAP or the API server did not answer). */
+static enum mg_resolve backend_check(const mg_rctx *c, const char *handle, char *why,
+				     size_t why_len)
+{
+	char volume[160];
+	const char *slash = strchr(handle, '/');
+	snprintf(volume, sizeof(volume), "%.*s", slash ? (int)(slash - handle) : 0, handle);
+	cJSON *pv = NULL;
+	mg_k8s_status kst;
+	enum mg_resolve r = MG_RESOLVE_DEFER;
+	int rc = mg_k8s_get(&pv, c->kube, &mg_k8s_res_pv, NULL, volume, &kst);
+	if (rc != 0 && rc != MG_ENOTFOUND) {
+		snprintf(why, why_len, "read PersistentVolume %s: %s", volume, mg_strerror(rc));
+		goto out;
+	}
+	const cJSON *csi = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(pv, "spec"), "csi");
+	const char *internal = mg_kobj_str(csi, "volumeAttributes", "internalName");
+	if (!internal) {
+		r = MG_RESOLVE_ERROR;
+		snprintf(why, why_len,
+			 "could not find volume '%s'; no PersistentVolume of that name with an "
+			 "internal volume name",
+			 volume);
+		goto out;
+	}
+	mg_mirror_target t;
+	mg_ontap_error err;
+	rc = mg_mirror_find_backend(c, internal, &t, &err);
+	if (rc == MG_ENOTFOUND) {
+		r = MG_RESOLVE_ERROR;
+		snprintf(why, why_len, "could not find volume '%s'; %.200s", volume, err.message);
+		goto out;
+	}
+	if (rc != 0) {
+		snprintf(why, why_len, "find volume %.200s: %.200s", internal, err.message);
+		goto out;
+	}
+	mg_ontap_svm_peer_list peers = {0};
+	rc = mg_ontap_svm_peers(t.backend->ontap, t.backend->svm, &peers, &err);
+	size_t n = peers.len;
+	mg_ontap_svm_peer_list_free(&peers);
+	if (rc != 0 && rc != MG_ENOTFOUND) {
+		snprintf(why, why_len, "read SVM peers of %.100s: %.200s", t.backend->svm, err.message);
+		goto out;
+	}
+	if (n == 0) {
+		r = MG_RESOLVE_ERROR;
+		snprintf(why, why_len,
+			 "backend does not support TridentSnapshotInfo: SVM %s of backend %s has "
+			 "no SVM peer, so it cannot mirror",
+			 t.backend->svm, t.backend->name);
+		goto out;
+	}
+	r = MG_RESOLVED;
+out:
+	cJSON_Delete(pv);
+	return r;
+}
+
 int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	cJSON *obj = NULL, *vs = NULL, *vsc = NULL;
 	mg_k8s_status kst;
-	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_tsi, ns, name, &kst);
-	if (rc == MG_ENOTFOUND) {
-		res->outcome = MG_REC_FORGET;
-		rc = 0;
+	int rc = 0;
+	if (!mg_kobj_open(&obj, c, &mg_k8s_res_tsi, ns, name, "TSI", res))
 		goto out;
-	}
-	if (rc != 0) {
-		mg_rec_retry(res, "read TSI: %s", mg_strerror(rc));
-		rc = 0;
-		goto out;
-	}
 	bool deleting = mg_kobj_deleting(obj);
 	if (deleting || !mg_kobj_has_finalizer(obj, MG_TRIDENT_FINALIZER)) {
 		cJSON *updated = NULL;
@@ -107,6 +164,8 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	char handle[512], why[512];
 	enum mg_resolve r = mg_tsi_resolve(vs, vsc, ns, snap, handle, sizeof(handle), why,
 					   sizeof(why));
+	if (r == MG_RESOLVED)
+		r = backend_check(c, handle, why, sizeof(why));
 	if (r == MG_RESOLVE_DEFER) {
 		mg_rec_retry(res, "%s", why);
 		goto out;

@@ -135,6 +135,14 @@ enum mg_step mg_promote_next(const mg_promote_input *in);
  * policy.type of the TMR's replicationPolicy ("" or NULL when unknown/none). */
 bool mg_promote_waits_for_snapshot(const char *snapshot_handle, const char *policy_type);
 
+/* H7: desired promoted, no relationship, and the local volume is a DP volume (an
+ * annotation-only PVC, or a destination whose baseline never finished): Trident reports
+ * promoted although the volume is read-only for good. Returns NULL when `promoted` may be
+ * reported, else the static message for a `failed` status (nothing is changed on ONTAP).
+ * volume_type is ONTAP's volume type ("rw", "dp", ...). */
+const char *mg_tmr_promoted_refusal(enum mg_tmr_state desired, enum mg_mirror_status observed,
+				    const char *volume_type);
+
 /* ---- deletion (3.6) ---- */
 
 enum mg_delete_action {

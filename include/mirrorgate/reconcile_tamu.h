@@ -24,6 +24,7 @@ enum mg_tamu_action {
 	MG_TAMU_POLL,       /* a transfer we started: check it */
 	MG_TAMU_WAIT,       /* still transferring: requeue with backoff */
 	MG_TAMU_SUCCEED,    /* write Succeeded */
+	MG_TAMU_SEND,       /* no transfer running and ours not yet accepted: send the update */
 };
 
 const char *mg_tamu_action_name(enum mg_tamu_action a);
@@ -47,6 +48,26 @@ enum mg_tamu_action mg_tamu_check(const mg_tamu_view *v, char *msg, size_t msg_l
 enum mg_tamu_action mg_tamu_transfer_result(const mg_ontap_relationship *rel,
 					    const char *previous_transfer_time, char *msg,
 					    size_t msg_len, char *end_time_out, size_t end_len);
+
+/* Where an In-progress TAMU stands, each field read fresh on this pass. */
+typedef struct mg_tamu_progress {
+	const mg_ontap_relationship *rel; /* NULL: the relationship is gone */
+	const char *previous_transfer_time; /* status.previousTransferTime ("" / NULL: none) */
+	bool requested;       /* ONTAP accepted our update (POST transfers answered 201) */
+	const char *prior_transfer_uuid; /* the relationship's transfer.uuid just before our
+					  * accepted request ("" / NULL: none) */
+	const char *snapshot; /* the snapshot the TAMU names, NULL when none */
+	bool snapshot_present; /* that snapshot is on the destination volume now */
+} mg_tamu_progress;
+
+/* The next step of an In-progress TAMU. A transfer that was already running when the TAMU
+ * came counts for nothing: success needs a transfer that started after our accepted request
+ * to have ended (or, when the TAMU names a snapshot, that snapshot on the destination and a
+ * transfer ended after previousTransferTime). SEND when nothing runs and ours was not
+ * accepted yet; WAIT while any transfer runs; SUCCEED (end time in end_time_out) or FAIL
+ * (msg). */
+enum mg_tamu_action mg_tamu_progress_next(const mg_tamu_progress *p, char *msg, size_t msg_len,
+					  char *end_time_out, size_t end_len);
 
 /* The snapshot name to transfer: NULL handle -> *out NULL; "<vol>/<snap>" -> pointer to
  * <snap> inside handle; otherwise false (Trident: "invalid snapshot handle <h>"). */

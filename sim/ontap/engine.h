@@ -40,6 +40,9 @@ sim_cluster *sim_rel_dst_cluster(const sim_relationship *r);
 
 /* ---- transfers (transfer.c) ---- */
 bool sim_transfer_active(const sim_transfer *t);
+/* The mirrored state of r: "in_sync" for a synchronous policy (Sync, StrictSync), else
+ * "snapmirrored". */
+const char *sim_rel_mirrored_state(const sim_relationship *r);
 /* POST .../transfers: initialize or update now; 201 semantics (synchronous). */
 int sim_transfer_post(sim_fabric *f, sim_relationship *r, const char *source_snapshot,
 		      sim_transfer **out, sim_err *e);

@@ -171,7 +171,8 @@ int sim_rel_check_patch(sim_fabric *f, sim_cluster *c, sim_relationship *r, cons
 			    state);
 		return -1;
 	}
-	if (strcmp(state, "in_sync") == 0) {
+	sim_policy *eff = pol ? sim_policy_find(f, c, pol) : r->policy;
+	if (strcmp(state, "in_sync") == 0 && !(eff && strcmp(eff->type, "sync") == 0)) {
 		sim_err_set(e, 400, "13303829", "state",
 			    "State \"in_sync\" is only valid for synchronous relationships.");
 		return -1;
@@ -181,7 +182,7 @@ int sim_rel_check_patch(sim_fabric *f, sim_cluster *c, sim_relationship *r, cons
 			    "The flag is only supported with state \"broken_off\".");
 		return -1;
 	}
-	if (preserve && strcmp(state, "snapmirrored") != 0) {
+	if (preserve && strcmp(state, "snapmirrored") != 0 && strcmp(state, "in_sync") != 0) {
 		sim_err_set(e, 400, "13303836", "preserve",
 			    "The flag is only supported with state \"snapmirrored\" or \"in_sync\".");
 		return -1;
@@ -356,7 +357,7 @@ int sim_rel_do_patch(sim_fabric *f, sim_cluster *c, const cJSON *args, sim_err *
 		}
 		return do_break(f, r, args, e);
 	}
-	/* snapmirrored */
+	/* snapmirrored or in_sync (synchronous relationships settle in in_sync) */
 	if (strcmp(from, "broken_off") == 0)
 		return do_resync(f, r, args, e);
 	if (strcmp(from, "uninitialized") == 0)
@@ -364,7 +365,7 @@ int sim_rel_do_patch(sim_fabric *f, sim_cluster *c, const cJSON *args, sim_err *
 	if (strcmp(from, "paused") == 0) {
 		r->quiesce_pending = false;
 		snprintf(r->state, sizeof(r->state), "%s",
-			 r->exported_snapshot[0] ? "snapmirrored" : "uninitialized");
+			 r->exported_snapshot[0] ? sim_rel_mirrored_state(r) : "uninitialized");
 		return 0;
 	}
 	if (sim_transfer_active(r->transfer)) {

@@ -12,6 +12,11 @@ bool sim_transfer_active(const sim_transfer *t)
 	return t && (strcmp(t->state, "queued") == 0 || strcmp(t->state, "transferring") == 0);
 }
 
+const char *sim_rel_mirrored_state(const sim_relationship *r)
+{
+	return r->policy && strcmp(r->policy->type, "sync") == 0 ? "in_sync" : "snapmirrored";
+}
+
 int sim_check_peer(sim_relationship *r, bool force, sim_err *e)
 {
 	sim_cluster *src = sim_rel_src_cluster(r), *dst = sim_rel_dst_cluster(r);
@@ -230,7 +235,7 @@ static void transfer_succeed(sim_fabric *f, sim_relationship *r, sim_transfer *t
 		r->quiesce_pending = false;
 		snprintf(r->state, sizeof(r->state), "paused");
 	} else if (strcmp(r->state, "uninitialized") == 0 || strcmp(r->state, "broken_off") == 0) {
-		snprintf(r->state, sizeof(r->state), "snapmirrored");
+		snprintf(r->state, sizeof(r->state), "%s", sim_rel_mirrored_state(r));
 	}
 	roll_off(f, r);
 }

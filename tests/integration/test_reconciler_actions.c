@@ -7,6 +7,8 @@
 
 #include "mirrorgate/err.h"
 #include "mirrorgate/k8s.h"
+#include "mirrorgate/ontap_snapmirror.h"
+#include "mirrorgate/reconcile.h"
 #include "reconciler_env.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"
@@ -162,6 +164,99 @@ Test(reconciler_actions, tamu_failures_use_tridents_messages)
 	assert_no_loss();
 }
 
+/* A transfer started on ONTAP behind the reconciler's back (an admin's update, or the
+ * schedule's), made slow so that a TAMU arrives while it runs. */
+static void start_slow_transfer(int64_t transfer_ms)
+{
+	char body[128];
+	snprintf(body, sizeof(body), "{\"transfer_ms\":%lld}", (long long)transfer_ms);
+	cr_assert_eq(ontap_sim_control(&E.ontap, "POST", "settings", body, NULL), 200);
+	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
+	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
+		     err.message);
+}
+
+static bool transfer_active(void)
+{
+	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
+	return mg_relationship_transfer_active(&rel);
+}
+
+/* The race Trident has: a transfer already running when the TAMU comes ends after
+ * previousTransferTime, but it cannot carry a snapshot made after it started. The TAMU is
+ * not Succeeded when that transfer ends; its own update is sent then, and only its end
+ * makes the TAMU Succeeded, with the snapshot on the destination. */
+Test(reconciler_actions, tamu_does_not_count_a_transfer_that_was_already_running)
+{
+	establish();
+	start_slow_transfer(20000);
+	ontap_sim_advance(&E.ontap, 1000); /* queued -> transferring */
+	cr_assert(transfer_active());
+	rec_env_write(&E, 0, "svm-a:vol_src");
+	rec_env_snapshot(&E, 0, "vol_src", "snap-new");
+	rec_env_create(&E, &mg_k8s_res_tamu, "app",
+		       TAMU("racer", ", snapshotHandle: vol_src/snap-new"));
+	int posts = ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers");
+	mg_rec_result res;
+	cr_assert_eq(mg_tamu_reconcile(&E.ctx_b, "app", "racer", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_RETRY);
+	cr_expect_str_eq(tamu_status("racer", "state"), "In progress");
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers"), posts,
+		     "no update sent while another transfer runs");
+	/* let the first transfer end, with passes on the way */
+	for (int i = 0; i < 40 && transfer_active(); i++) {
+		cr_assert_eq(mg_tamu_reconcile(&E.ctx_b, "app", "racer", &res), 0);
+		cr_expect_eq(res.outcome, MG_REC_RETRY);
+		ontap_sim_advance(&E.ontap, 1000);
+	}
+	cr_assert_not(transfer_active(), "the first transfer never ended");
+	cr_expect_not(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-new"),
+		      "the first transfer could not carry the newer snapshot");
+	cr_assert_eq(mg_tamu_reconcile(&E.ctx_b, "app", "racer", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_RETRY);
+	cr_expect_str_eq(tamu_status("racer", "state"), "In progress",
+			 "the earlier transfer's end is not this update's success");
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers"), posts + 1,
+		     "the update is sent once the earlier transfer has ended");
+	cr_assert_gt(tamu_until_done("racer", 40), 0);
+	cr_expect_str_eq(tamu_status("racer", "state"), "Succeeded");
+	cr_expect(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-new"));
+	cr_expect_not(tamu_has_finalizer("racer"));
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers"), posts + 1);
+	assert_no_loss();
+}
+
+/* ONTAP answers the update "Another transfer is in progress" (a transfer that started
+ * between our read and our request): wait, then send again; the busy answer is neither a
+ * failure nor a success. */
+Test(reconciler_actions, tamu_busy_answer_waits_and_sends_again)
+{
+	establish();
+	rec_env_fault(&E, "{\"type\":\"request\",\"method\":\"POST\","
+			  "\"path\":\"/api/snapmirror/relationships/*/transfers\",\"status\":400,"
+			  "\"code\":\"13303844\",\"message\":\"Update operation failed. "
+			  "Reason:Another transfer is in progress.\"}");
+	rec_env_create(&E, &mg_k8s_res_tamu, "app", TAMU("busy", ""));
+	int posts = ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers");
+	mg_rec_result res;
+	cr_assert_eq(mg_tamu_reconcile(&E.ctx_b, "app", "busy", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_RETRY);
+	cr_expect_str_eq(tamu_status("busy", "state"), "In progress");
+	cr_expect(strstr(res.reason, "Another transfer is in progress"), "%s", res.reason);
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers"), posts + 1);
+	cr_assert_gt(tamu_until_done("busy", 20), 0);
+	cr_expect_str_eq(tamu_status("busy", "state"), "Succeeded");
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST", "/transfers"), posts + 2,
+		     "sent again after the busy answer");
+	assert_no_loss();
+}
+
 /* A reconciler restart (or a new leader) finds its own In-progress TAMU and finishes it. */
 Test(reconciler_actions, tamu_in_progress_is_resumed_after_restart)
 {
@@ -228,6 +323,7 @@ static const char *tsi_handle(void)
 
 Test(reconciler_actions, tsi_reports_the_trident_snapshot_handle)
 {
+	rec_env_volume(&E, 0, "vol_src", "rw");
 	rec_env_pvc(&E, "app", "data", "vol_src");
 	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
 	mg_rec_result res;
@@ -264,4 +360,68 @@ Test(reconciler_actions, tsi_refuses_a_foreign_snapshot)
 	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
 	cr_expect_str_eq(tsi_handle(), "");
 	cr_expect_eq(rec_env_events(&E, "app", "info", "updateFailed"), 1);
+	cr_expect_str_eq(rec_env_event_message(&E, "app", "info", "updateFailed"),
+			 "snapshot 'snap1' is not a Trident snapshot");
+	assert_no_loss();
+}
+
+/* research 3.10: the handle's volume must be on a configured backend. */
+Test(reconciler_actions, tsi_volume_on_no_backend_is_reported)
+{
+	/* PV pv-app-data names vol_src, which no configured backend (svm-a) holds */
+	rec_env_pvc(&E, "app", "data", "vol_src");
+	snapshot_objects("csi.trident.netapp.io", "pv-app-data/snapshot-1234");
+	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
+	mg_rec_result res;
+	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_DONE);
+	cr_expect_str_eq(tsi_handle(), "", "no handle for a volume mirrorgate cannot find");
+	cr_expect_eq(rec_env_events_saying(&E, "app", "info", "updateFailed",
+					   "could not find volume 'pv-app-data'"),
+		     1, "%s", rec_env_event_message(&E, "app", "info", "updateFailed"));
+	/* a handle whose volume has no PV at all */
+	cJSON *p = cJSON_Parse("{\"status\":{\"snapshotHandle\":\"pv-gone/snapshot-1\"}}");
+	mg_k8s_status st;
+	cr_assert_eq(mg_k8s_patch(NULL, E.k8s, &mg_k8s_res_vsc, NULL, "snapcontent-1", "status",
+				  MG_K8S_PATCH_MERGE, p, &st),
+		     0, "%s", st.message);
+	cJSON_Delete(p);
+	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
+	cr_expect_eq(rec_env_events_saying(&E, "app", "info", "updateFailed",
+					   "could not find volume 'pv-gone'"),
+		     1);
+	cr_expect_str_eq(tsi_handle(), "");
+	assert_no_loss();
+}
+
+/* research 3.10 / 5.4: a backend whose SVM has no SVM peer cannot mirror (Trident's
+ * CanBackendMirror false). */
+Test(reconciler_actions, tsi_backend_that_cannot_mirror_is_reported)
+{
+	cr_assert_eq(ontap_sim_control(&E.ontap, "POST", "seed",
+				       "clusters:\n  - name: cluster-a\n    svms:\n"
+				       "      - name: svm-lonely\n        volumes:\n"
+				       "          - {name: vol_lonely, type: rw, size: 1073741824}\n",
+				       NULL),
+		     200);
+	mg_backend lonely = E.backend_a;
+	snprintf(lonely.name, sizeof(lonely.name), "ontap-lonely");
+	snprintf(lonely.svm, sizeof(lonely.svm), "svm-lonely");
+	mg_rctx ctx = E.ctx_a;
+	ctx.backends = &lonely;
+	rec_env_pvc(&E, "app", "data", "vol_lonely");
+	snapshot_objects("csi.trident.netapp.io", "pv-app-data/snapshot-1234");
+	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
+	mg_rec_result res;
+	cr_assert_eq(mg_tsi_reconcile(&ctx, "app", "info", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_DONE);
+	cr_expect_str_eq(tsi_handle(), "");
+	const char *m = rec_env_event_message(&E, "app", "info", "updateFailed");
+	cr_expect(strncmp(m, "backend does not support TridentSnapshotInfo", 44) == 0, "%s", m);
+	cr_expect(strstr(m, "svm-lonely"), "%s", m);
+	/* the same TSI on a backend that can mirror is answered */
+	rec_env_volume(&E, 0, "vol_lonely", "rw"); /* now also on svm-a, which is peered */
+	cr_assert_eq(mg_tsi_reconcile(&E.ctx_a, "app", "info", &res), 0);
+	cr_expect_str_eq(tsi_handle(), "pv-app-data/snapshot-1234");
+	assert_no_loss();
 }

@@ -166,3 +166,92 @@ Test(reconciler_tmr, h1_promote_waits_for_the_snapshot_then_restores_to_it)
 	cr_expect(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-1"));
 	assert_no_loss();
 }
+
+/* ---- H4: the TMR's policy decides sync handling, not the backend's ---- */
+
+/* Establishes app/mirror with the TMR's own replicationPolicy, on a backend whose default
+ * policy is `backend_policy`; returns the relationship's state on ONTAP. */
+static void establish_with(const char *backend_policy, const char *tmr_policy,
+			   const char *settled_state)
+{
+	snprintf(E.backend_b.policy, sizeof(E.backend_b.policy), "%s", backend_policy);
+	rec_env_volume(&E, 0, "vol_src", "rw");
+	rec_env_write(&E, 0, "svm-a:vol_src");
+	rec_env_volume(&E, 1, "vol_dst", "dp");
+	rec_env_pvc(&E, "app", "data", "vol_dst");
+	char yaml[1024];
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"
+		 "metadata: {name: mirror, namespace: app}\n"
+		 "spec:\n  state: established\n  replicationPolicy: %s\n"
+		 "  volumeMappings:\n  - localPVCName: data\n"
+		 "    remoteVolumeHandle: svm-a:vol_src\n",
+		 tmr_policy);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", yaml);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0,
+		     "%s", rec_env_cond(&E, "app", "mirror", "message"));
+	char st[32];
+	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
+	cr_expect_str_eq(st, settled_state);
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "replicationPolicy"), tmr_policy);
+	/* a snapshot made after the baseline: not on the destination */
+	rec_env_write(&E, 0, "svm-a:vol_src");
+	rec_env_snapshot(&E, 0, "vol_src", "snap-late");
+	cr_assert_not(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-late"));
+	rec_env_patch_spec(&E, "app", "mirror",
+			   "{\"spec\":{\"state\":\"promoted\",\"volumeMappings\":[{\"localPVCName\":"
+			   "\"data\",\"remoteVolumeHandle\":\"svm-a:vol_src\","
+			   "\"promotedSnapshotHandle\":\"vol_src/snap-late\"}]}}");
+}
+
+/* Backend default async, TMR Sync (in_sync on ONTAP): a synchronous mirror has every write,
+ * so the snapshot handle is not waited for and the promote goes straight through. Trident
+ * reads the backend's (async) policy here and would wait for snap-late forever. */
+Test(reconciler_tmr, h4_sync_tmr_on_async_backend_promotes_without_waiting)
+{
+	establish_with("MirrorAllSnapshots", "Sync", "in_sync");
+	mg_rec_result res;
+	cr_assert_eq(mg_tmr_reconcile(&E.ctx_b, "app", "mirror", &res), 0);
+	cr_expect_str_neq(rec_env_cond(&E, "app", "mirror", "message"),
+			  "Waiting for snapshot vol_src/snap-late", "the backend's policy was used");
+	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000);
+	cr_assert_gt(n, 0, "never promoted: '%s'", rec_env_cond(&E, "app", "mirror", "message"));
+	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror", "restore_to_snapshot"),
+		     0, "no restore for a synchronous mirror");
+	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror", "broken_off"), 1);
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	rec_env_write(&E, 1, "svm-b:vol_dst"); /* writable */
+	assert_no_loss();
+}
+
+/* The converse: backend default Sync, TMR async. The promote waits for the snapshot (H1
+ * path) and restores to it once a transfer brought it. Trident, reading the backend's Sync,
+ * would ignore the handle and break at once, without the snapshot. */
+Test(reconciler_tmr, h4_async_tmr_on_sync_backend_waits_for_the_snapshot)
+{
+	establish_with("Sync", "MirrorAllSnapshots", "snapmirrored");
+	for (int i = 0; i < 3; i++) {
+		mg_rec_result res;
+		cr_assert_eq(mg_tmr_reconcile(&E.ctx_b, "app", "mirror", &res), 0);
+		cr_expect_eq(res.outcome, MG_REC_RETRY);
+		cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "state"), "promoting");
+		cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "message"),
+				 "Waiting for snapshot vol_src/snap-late");
+		ontap_sim_advance(&E.ontap, 1000);
+	}
+	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror", "state"), 0,
+		     "nothing quiesced or broken while waiting");
+	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
+	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
+		     err.message);
+	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000);
+	cr_assert_gt(n, 0, "never promoted: '%s'", rec_env_cond(&E, "app", "mirror", "message"));
+	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror",
+						"\"restore_to_snapshot\":\"snap-late\""),
+		     1, "the break restored to the promoted snapshot");
+	cr_expect(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-late"));
+	assert_no_loss();
+}

@@ -10,6 +10,7 @@
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
 #include "pvc_protect.h"
+#include "rmetrics.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -164,7 +165,7 @@ Test(reconciler_states, reestablished_x_promoted_resyncs_with_user_requested_los
 		     0, "never reestablished: %s", cond("message"));
 	char *text = NULL;
 	int n = ledger(&text);
-	cr_expect_geq(n, 1, "the resync discarded the promoted volume's writes");
+	cr_expect_eq(n, 1, "exactly the resync of the promoted volume's writes: %s", text);
 	cJSON *l = cJSON_Parse(text);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(l, "entries"))
@@ -203,7 +204,9 @@ Test(reconciler_states, reestablished_without_common_snapshot_fails_and_keeps_th
 }
 
 /* promoted x establishing: a baseline still running is aborted, never broken (ONTAP refuses
- * to break an uninitialized relationship), and the destination record deleted. */
+ * to break an uninitialized relationship), and the destination record deleted. The volume
+ * is then a DP volume that never got its data and can no longer be made writable: failed
+ * with what to do (H7), not promoted. */
 Test(reconciler_states, promoted_x_establishing_aborts_the_baseline)
 {
 	volumes();
@@ -212,11 +215,56 @@ Test(reconciler_states, promoted_x_establishing_aborts_the_baseline)
 	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
 	cr_expect_str_eq(cond("state"), "establishing");
 	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
-	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0,
-		     "%s", cond("message"));
+	for (int i = 0; i < 10 && strcmp(cond("state"), "failed") != 0; i++) {
+		rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+		ontap_sim_advance(&E.ontap, 1000);
+	}
+	cr_expect_str_eq(cond("state"), "failed", "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "read-only DP volume with no SnapMirror relationship"),
+		  "%s", cond("message"));
 	cr_expect_geq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/transfers/"), 1,
 		      "the baseline was aborted");
+	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror", "broken_off"), 0,
+		     "an uninitialized relationship is never broken");
 	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "dp");
+	assert_no_loss();
+}
+
+/* H7: desired promoted, no relationship, local volume DP (Trident's annotation-only PVC):
+ * Trident reports promoted for a volume that stays read-only. Here: failed, with what to
+ * do, and no ONTAP change. Doing what the message says (establish, then promote) works, and
+ * that ordinary promote reports promoted: its break made the volume RW. */
+Test(reconciler_states, h7_promoted_dp_volume_without_relationship_is_failed)
+{
+	volumes();
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR("mirror", "promoted", ""));
+	int before = mutations();
+	for (int i = 0; i < 3; i++)
+		rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+	cr_expect_str_eq(cond("state"), "failed");
+	cr_expect(strstr(cond("message"), "read-only DP volume with no SnapMirror relationship"),
+		  "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "recreate the PVC without"), "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "svm-b:vol_dst"), "%s", cond("message"));
+	cr_expect_eq(mutations(), before, "no ONTAP change");
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "dp");
+	/* with a remote handle but no relationship: the same */
+	rec_env_patch_spec(&E, "app", "mirror",
+			   "{\"spec\":{\"volumeMappings\":[{\"localPVCName\":\"data\","
+			   "\"remoteVolumeHandle\":\"svm-a:vol_src\"}]}}");
+	rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+	cr_expect_str_eq(cond("state"), "failed");
+	cr_expect_eq(mutations(), before, "no ONTAP change");
+	/* the fix the message names: establish, then promote */
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"established\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0,
+		     "%s", cond("message"));
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000), 0,
+		     "%s", cond("message"));
+	cr_expect_str_eq(cond("message"), "");
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "rw", "the break made it RW");
 	assert_no_loss();
 }
 
@@ -273,6 +321,7 @@ Test(reconciler_states, invalid_spec_is_reported)
 	/* a second pass writes nothing new: no second event */
 	rec_env_pass(&E, &E.ctx_b, "app", "mirror");
 	cr_expect_eq(rec_env_events(&E, "app", "mirror", "invalid"), 1);
+	assert_no_loss();
 }
 
 /* A PVC that does not exist yet defers without a status write (Trident), then works. */
@@ -350,5 +399,52 @@ Test(reconciler_states, deleting_the_pvc_releases_then_the_tmr_touches_nothing)
 	int before = mutations();
 	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 3, 0), 0);
 	cr_expect_eq(mutations(), before);
+	assert_no_loss();
+}
+
+/* A deleted TMR's per-TMR series (state, healthy, lag) leave /metrics: after its finalizer
+ * is removed, when it is already gone, and when it is deleted without our finalizer. */
+static bool metrics_mention(mg_rmetrics *m, const char *needle)
+{
+	char *text = NULL;
+	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
+	bool yes = strstr(text, needle) != NULL;
+	free(text);
+	return yes;
+}
+
+Test(reconciler_states, deleted_tmr_series_leave_the_metrics)
+{
+	mg_rmetrics *m = NULL;
+	cr_assert_eq(mg_rmetrics_new(&m), 0);
+	E.ctx_b.metrics = m;
+	establish();
+	cr_expect(metrics_mention(m, "mirrorgate_tmr_state{tmr=\"app/mirror\",state=\"established\"} 1"));
+	cr_expect(metrics_mention(m, "mirrorgate_tmr_healthy{tmr=\"app/mirror\"} 1"));
+	cr_expect(metrics_mention(m, "mirrorgate_tmr_lag_seconds{tmr=\"app/mirror\"}"));
+	/* a second TMR whose name starts with the first's: its series must stay */
+	rec_env_pvc(&E, "app", "data2", "vol_dst2");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app",
+		       "apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"
+		       "metadata: {name: mirror2, namespace: app}\n"
+		       "spec: {state: promoted, volumeMappings: [{localPVCName: data2}]}\n");
+	rec_env_volume(&E, 1, "vol_dst2", "rw");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror2", "promoted", 3, 0), 0);
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror");
+	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 20, 1000), 0);
+	cr_expect_not(metrics_mention(m, "tmr=\"app/mirror\""), "series of the deleted TMR");
+	cr_expect(metrics_mention(m, "tmr=\"app/mirror2\""), "the other TMR's series stay");
+	/* deleted while another finalizer holds it and ours is gone: forgotten too */
+	cJSON *p = cJSON_Parse("{\"metadata\":{\"finalizers\":[\"example.com/hold\"]}}");
+	mg_k8s_status st;
+	cr_assert_eq(mg_k8s_patch(NULL, E.k8s, &mg_k8s_res_tmr, "app", "mirror2", NULL,
+				  MG_K8S_PATCH_MERGE, p, &st),
+		     0, "%s", st.message);
+	cJSON_Delete(p);
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror2");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror2"), MG_REC_FORGET);
+	cr_expect_not(metrics_mention(m, "tmr=\"app/mirror2\""));
+	E.ctx_b.metrics = NULL;
+	mg_rmetrics_free(m);
 	assert_no_loss();
 }

@@ -3,6 +3,7 @@
  * unreadable part is left out (unknown), never published as empty. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mirrorgate/doc.h"
@@ -27,6 +28,30 @@ static void teardown(void)
 
 TestSuite(reconciler_topology, .init = setup, .fini = teardown, .timeout = 60);
 
+static void assert_no_loss(void)
+{
+	char *text = NULL;
+	cr_expect_eq(rec_env_ledger(&E, &text), 0, "data-loss ledger: %s", text);
+	free(text);
+}
+
+/* ONTAP requests that change something. */
+static int ontap_writes(void)
+{
+	return ontap_sim_count_requests(&E.ontap, NULL, "POST", "/api/") +
+	       ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/") +
+	       ontap_sim_count_requests(&E.ontap, NULL, "DELETE", "/api/");
+}
+
+/* Data on both clusters that publishing must leave alone. */
+static void some_data(void)
+{
+	rec_env_volume(&E, 0, "vol_src", "rw");
+	rec_env_write(&E, 0, "svm-a:vol_src");
+	rec_env_snapshot(&E, 0, "vol_src", "snap-1");
+	rec_env_volume(&E, 1, "vol_dst", "dp");
+}
+
 static cJSON *published(char *rv, size_t len)
 {
 	cJSON *cm = rec_env_get(&E, &mg_k8s_res_configmap, "default", "mirrorgate-topology");
@@ -47,6 +72,8 @@ static cJSON *published(char *rv, size_t len)
 
 Test(reconciler_topology, publishes_what_the_webhook_reads)
 {
+	some_data();
+	int writes = ontap_writes();
 	cJSON *topo = NULL;
 	cr_assert_eq(mg_topology_collect(&E.ctx_b, &topo), 0);
 	bool written;
@@ -83,10 +110,14 @@ Test(reconciler_topology, publishes_what_the_webhook_reads)
 	cJSON_Delete(published(rv2, sizeof(rv2)));
 	cr_expect_str_eq(rv, rv2);
 	cJSON_Delete(topo);
+	cr_expect_eq(ontap_writes(), writes, "publishing only reads ONTAP");
+	assert_no_loss();
 }
 
 Test(reconciler_topology, unreadable_parts_are_unknown_not_empty)
 {
+	some_data();
+	int writes = ontap_writes();
 	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
 			  "\"path\":\"/api/snapmirror/policies\",\"count\":5,\"status\":500,"
 			  "\"message\":\"internal error\"}");
@@ -96,4 +127,6 @@ Test(reconciler_topology, unreadable_parts_are_unknown_not_empty)
 	cr_expect_not_null(cJSON_GetObjectItem(topo, "schedules"));
 	cr_expect_not_null(cJSON_GetObjectItem(topo, "peers"));
 	cJSON_Delete(topo);
+	cr_expect_eq(ontap_writes(), writes, "an unreadable part changes nothing");
+	assert_no_loss();
 }

@@ -107,6 +107,17 @@ void rec_env_snapshot(rec_env *e, int cluster, const char *volume, const char *n
 		     err.message);
 }
 
+const char *rec_env_volume_type(rec_env *e, int cluster, const char *volume)
+{
+	static char buf[32];
+	mg_ontap_error err;
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(client(e, cluster), k_svm[cluster], volume, &v, &err), 0,
+		     "%s", err.message);
+	snprintf(buf, sizeof(buf), "%s", v.type);
+	return buf;
+}
+
 bool rec_env_has_snapshot(rec_env *e, int cluster, const char *volume, const char *name)
 {
 	char uuid[MG_ONTAP_UUID_MAX];
@@ -262,6 +273,62 @@ int rec_env_events(rec_env *e, const char *ns, const char *name, const char *rea
 	return n;
 }
 
+/* Calls fn for each Event about the named object with this reason. */
+static void each_event(rec_env *e, const char *ns, const char *name, const char *reason,
+		       void (*fn)(const char *message, void *arg), void *arg)
+{
+	cJSON *list = NULL;
+	mg_k8s_status st;
+	mg_k8s_list_opts o = {0};
+	int rc = mg_k8s_list(&list, e->k8s, &mg_k8s_res_event, ns, &o, &st);
+	cr_assert_eq(rc, 0, "list events: %s", mg_strerror(rc));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(list, "items"))
+	{
+		const cJSON *nm = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "involvedObject"), "name");
+		const cJSON *rs = cJSON_GetObjectItem(it, "reason");
+		const cJSON *msg = cJSON_GetObjectItem(it, "message");
+		if (cJSON_IsString(nm) && strcmp(nm->valuestring, name) == 0 && cJSON_IsString(rs) &&
+		    strcmp(rs->valuestring, reason) == 0 && cJSON_IsString(msg))
+			fn(msg->valuestring, arg);
+	}
+	cJSON_Delete(list);
+}
+
+static void keep_message(const char *message, void *arg)
+{
+	snprintf(arg, 1024, "%s", message);
+}
+
+const char *rec_env_event_message(rec_env *e, const char *ns, const char *name,
+				  const char *reason)
+{
+	static char buf[1024];
+	buf[0] = '\0';
+	each_event(e, ns, name, reason, keep_message, buf);
+	return buf;
+}
+
+struct saying {
+	const char *prefix;
+	int n;
+};
+
+static void count_saying(const char *message, void *arg)
+{
+	struct saying *s = arg;
+	if (strncmp(message, s->prefix, strlen(s->prefix)) == 0)
+		s->n++;
+}
+
+int rec_env_events_saying(rec_env *e, const char *ns, const char *name, const char *reason,
+			  const char *prefix)
+{
+	struct saying s = {prefix, 0};
+	each_event(e, ns, name, reason, count_saying, &s);
+	return s.n;
+}
+
 void rec_env_fault(rec_env *e, const char *json)
 {
 	int st = ontap_sim_control(&e->ontap, "POST", "faults", json, NULL);
@@ -283,6 +350,45 @@ bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t
 	if (state && len)
 		snprintf(state, len, "%s", rc == 0 ? rel.state : "");
 	return rc == 0;
+}
+
+int rec_env_requests_with_body(rec_env *e, const char *method, const char *path_needle,
+			       const char *body_needle)
+{
+	cJSON *log = NULL;
+	cr_assert_eq(ontap_sim_control(&e->ontap, "GET", "requests", NULL, &log), 200);
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(log, "requests"))
+	{
+		const cJSON *m = cJSON_GetObjectItem(it, "method");
+		const cJSON *path = cJSON_GetObjectItem(it, "path");
+		const cJSON *body = cJSON_GetObjectItem(it, "body");
+		if (cJSON_IsString(m) && (!method || strcmp(m->valuestring, method) == 0) &&
+		    cJSON_IsString(path) && strstr(path->valuestring, path_needle) &&
+		    cJSON_IsString(body) && strstr(body->valuestring, body_needle))
+			n++;
+	}
+	cJSON_Delete(log);
+	return n;
+}
+
+void rec_env_set_state(rec_env *e, const char *dest_path, const char *state)
+{
+	mg_ontap_relationship_filter f = {NULL, dest_path, false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(e->cb, &f, &rel, &err), 0, "%s", err.message);
+	mg_ontap_state_change ch = {state, NULL, false, false};
+	cr_assert_eq(mg_ontap_relationship_set_state(e->cb, rel.uuid, &ch, &err), 0, "%s %s", state,
+		     err.message);
+}
+
+int rec_env_mutations(rec_env *e)
+{
+	return ontap_sim_count_requests(&e->ontap, NULL, "PATCH", "/api/snapmirror") +
+	       ontap_sim_count_requests(&e->ontap, NULL, "DELETE", "/api/snapmirror") +
+	       ontap_sim_count_requests(&e->ontap, NULL, "POST", "/api/snapmirror");
 }
 
 int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name)

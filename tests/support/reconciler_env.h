@@ -37,6 +37,8 @@ void rec_env_volume(rec_env *e, int cluster, const char *name, const char *type)
 long rec_env_write(rec_env *e, int cluster, const char *path);
 /* Snapshot on a RW volume through the API. */
 void rec_env_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
+/* The ONTAP volume's type ("rw", "dp"); copies into a static buffer. */
+const char *rec_env_volume_type(rec_env *e, int cluster, const char *volume);
 /* Whether the ONTAP volume has the snapshot. */
 bool rec_env_has_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
 
@@ -67,12 +69,30 @@ int rec_env_ledger(rec_env *e, char **text);
 /* Count of Events with this reason about the named object. */
 int rec_env_events(rec_env *e, const char *ns, const char *name, const char *reason);
 
+/* The message of an Event with this reason about the named object ("" when none; the
+ * listing's last when several); copies into a static buffer. */
+const char *rec_env_event_message(rec_env *e, const char *ns, const char *name,
+				  const char *reason);
+/* Count of Events with this reason about the named object whose message starts with
+ * prefix. */
+int rec_env_events_saying(rec_env *e, const char *ns, const char *name, const char *reason,
+			  const char *prefix);
+
 /* POST /__sim/faults with this JSON; DELETE clears them all. */
 void rec_env_fault(rec_env *e, const char *json);
 void rec_env_clear_faults(rec_env *e);
 /* ONTAP relationship with this destination path as the destination cluster sees it; false
  * when there is none. */
 bool rec_env_relationship(rec_env *e, const char *dest_path, char *state, size_t len);
+/* Count of logged ONTAP requests with this method (NULL: any) whose path contains
+ * path_needle and whose body contains body_needle. */
+int rec_env_requests_with_body(rec_env *e, const char *method, const char *path_needle,
+			       const char *body_needle);
+/* PATCHes the state of the relationship with this destination path on the destination
+ * cluster, as an admin would behind the TMR's back ("paused", "broken_off", ...). */
+void rec_env_set_state(rec_env *e, const char *dest_path, const char *state);
+/* ONTAP SnapMirror requests that change something (POST, PATCH, DELETE) so far. */
+int rec_env_mutations(rec_env *e);
 /* Runs one pass and returns its outcome. */
 int rec_env_pass(rec_env *e, mg_rctx *ctx, const char *ns, const char *name);
 /* Deletes an object (the API server keeps it while finalizers remain). */

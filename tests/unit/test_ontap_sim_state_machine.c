@@ -678,3 +678,35 @@ Test(sm, reverse_resync_from_a_rw_destination_loses_only_unreplicated_writes)
 	cr_assert_str_eq(le->volume, "svm-a:src");
 	cr_assert_str_eq(le->operation, "resync");
 }
+
+/* Synchronous policies (Sync, StrictSync) settle in in_sync, not snapmirrored; in_sync is
+ * accepted as a target state only for them. */
+Test(sm, sync_policy_settles_in_sync)
+{
+	sim_relationship *r = create("Sync");
+	sim_err e = {0};
+	cr_assert_eq(sim_transfer_post(&F, r, NULL, NULL, &e), 0, "%s", e.message);
+	settle();
+	cr_assert_str_eq(r->state, "in_sync");
+	cr_assert_eq(DST->afs_gen, SRC->afs_gen);
+	outcome o = patch(r, "{\"state\":\"paused\"}");
+	cr_assert_str_eq(o.state, "success");
+	o = patch(r, "{\"state\":\"in_sync\"}");
+	cr_assert_str_eq(o.state, "success");
+	cr_assert_str_eq(r->state, "in_sync", "a resume returns to in_sync");
+	o = patch(r, "{\"state\":\"broken_off\"}");
+	cr_assert_str_eq(o.state, "success");
+	o = patch(r, "{\"state\":\"in_sync\"}");
+	cr_assert_str_eq(o.state, "success", "resync with in_sync");
+	settle();
+	cr_assert_str_eq(r->state, "in_sync");
+}
+
+Test(sm, in_sync_is_refused_for_async_relationships)
+{
+	sim_relationship *r = established("MirrorAllSnapshots");
+	outcome o = patch(r, "{\"state\":\"in_sync\"}");
+	cr_assert(o.sync_refused);
+	cr_assert_str_eq(o.code, "13303829");
+	cr_assert_str_eq(r->state, "snapmirrored");
+}

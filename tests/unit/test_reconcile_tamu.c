@@ -208,6 +208,67 @@ Test(reconcile_tamu, transfer_failures)
 		     MG_TAMU_FAIL);
 }
 
+static mg_ontap_relationship relu(const char *transfer, const char *uuid, const char *end)
+{
+	mg_ontap_relationship r = rel(transfer, true, end);
+	snprintf(r.transfer_uuid, sizeof(r.transfer_uuid), "%s", uuid);
+	return r;
+}
+
+static enum mg_tamu_action progress(const mg_ontap_relationship *r, const char *prev,
+				    bool requested, const char *prior, const char *snap,
+				    bool present)
+{
+	char msg[256], end[64];
+	mg_tamu_progress p = {.rel = r, .previous_transfer_time = prev, .requested = requested,
+			      .prior_transfer_uuid = prior, .snapshot = snap,
+			      .snapshot_present = present};
+	return mg_tamu_progress_next(&p, msg, sizeof(msg), end, sizeof(end));
+}
+
+/* The race: a transfer running when the TAMU came (previousTransferTime therefore empty)
+ * ends; that is never the TAMU's success. */
+Test(reconcile_tamu, a_transfer_running_before_the_request_never_counts)
+{
+	mg_ontap_relationship r = relu("transferring", "x1", "");
+	cr_expect_eq(progress(&r, "", false, NULL, NULL, false), MG_TAMU_WAIT,
+		     "nothing is sent while another transfer runs");
+	r = relu("success", "x1", "2026-11-25T10:05:00Z");
+	cr_expect_eq(progress(&r, "", false, NULL, NULL, false), MG_TAMU_SEND,
+		     "it ended: now send ours, do not succeed");
+	cr_expect_eq(progress(&r, "", false, NULL, "snap-new", false), MG_TAMU_SEND,
+		     "the named snapshot did not come with it");
+	/* accepted; the relationship still shows the earlier transfer */
+	cr_expect_eq(progress(&r, "2026-11-25T10:05:00Z", true, "x1", NULL, false), MG_TAMU_WAIT);
+	r = relu("transferring", "x2", "");
+	cr_expect_eq(progress(&r, "2026-11-25T10:05:00Z", true, "x1", NULL, false), MG_TAMU_WAIT);
+	r = relu("success", "x2", "2026-11-25T10:06:00Z");
+	cr_expect_eq(progress(&r, "2026-11-25T10:05:00Z", true, "x1", NULL, false),
+		     MG_TAMU_SUCCEED, "ours (started after the request) ended");
+	r = relu("failed", "x2", "2026-11-25T10:06:00Z");
+	r.healthy = false;
+	cr_expect_eq(progress(&r, "2026-11-25T10:05:00Z", true, "x1", NULL, false), MG_TAMU_FAIL);
+	/* no transfer before at all ("none" is stored as ""): any transfer is ours */
+	r = relu("success", "x1", "2026-11-25T10:06:00Z");
+	cr_expect_eq(progress(&r, "", true, "", NULL, false), MG_TAMU_SUCCEED);
+	cr_expect_eq(progress(NULL, "", true, "", NULL, false), MG_TAMU_FAIL, "relationship gone");
+}
+
+/* With a snapshot named: its presence on the destination plus a transfer ended after
+ * previousTransferTime is enough, whichever transfer brought it. */
+Test(reconcile_tamu, named_snapshot_present_after_a_newer_transfer_succeeds)
+{
+	const char *prev = "2026-11-25T10:00:00Z";
+	mg_ontap_relationship r = relu("success", "x1", "2026-11-25T10:05:00Z");
+	cr_expect_eq(progress(&r, prev, false, NULL, "snap-2", true), MG_TAMU_SUCCEED);
+	cr_expect_eq(progress(&r, prev, false, NULL, "snap-2", false), MG_TAMU_SEND);
+	r = relu("success", "x1", prev);
+	cr_expect_eq(progress(&r, prev, false, NULL, "snap-2", true), MG_TAMU_SEND,
+		     "present, but no transfer ended since the update began");
+	r = relu("transferring", "x1", "");
+	cr_expect_eq(progress(&r, prev, false, NULL, "snap-2", true), MG_TAMU_WAIT);
+}
+
 /* ---- TSI (research 6.4) ---- */
 
 static enum mg_resolve tsi(const char *vs, const char *vsc, char *handle, char *why)

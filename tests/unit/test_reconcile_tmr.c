@@ -432,3 +432,19 @@ Test(reconcile_tmr, time_parsing)
 	for (size_t i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++)
 		cr_expect_eq(mg_duration_parse(&t, bad_d[i]), -3, "%s", bad_d[i]);
 }
+
+/* H7: Trident reports promoted for a DP volume without a relationship; it stays read-only. */
+Test(reconcile_tmr, h7_dp_volume_without_relationship_is_not_promoted)
+{
+	const char *m = mg_tmr_promoted_refusal(MG_TMR_PROMOTED, MG_MIRROR_NONE, "dp");
+	cr_assert_not_null(m);
+	cr_expect(strstr(m, "read-only DP volume with no SnapMirror relationship"), "%s", m);
+	cr_expect(strstr(m, "recreate the PVC without"), "%s", m);
+	cr_expect_null(mg_tmr_promoted_refusal(MG_TMR_PROMOTED, MG_MIRROR_NONE, "rw"),
+		       "a broken-off destination is RW: promoted");
+	cr_expect_null(mg_tmr_promoted_refusal(MG_TMR_PROMOTED, MG_MIRROR_PROMOTING, "dp"),
+		       "a relationship still there is the promote's to finish");
+	cr_expect_null(mg_tmr_promoted_refusal(MG_TMR_ESTABLISHED, MG_MIRROR_NONE, "dp"),
+		       "a DP volume is what establish wants");
+	cr_expect_null(mg_tmr_promoted_refusal(MG_TMR_NONE, MG_MIRROR_NONE, "dp"));
+}
