@@ -245,7 +245,7 @@ static const char *tsi_handle(void)
 
 Test(reconciler_e2e_actions, tsi_gets_the_snapshot_handle_and_an_event)
 {
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
 	volume_snapshot();
 	bound_content();
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
@@ -274,7 +274,7 @@ Test(reconciler_e2e_actions, tsi_gets_the_snapshot_handle_and_an_event)
  * KNOWN BUG test below for what happens with production backoff. */
 Test(reconciler_e2e_actions, tsi_deferred_until_the_content_is_bound)
 {
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
 	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
 	volume_snapshot();
@@ -319,7 +319,7 @@ Test(reconciler_e2e_known_bugs, tsi_notices_the_bound_content_through_a_watch,
 	setup();
 	static const char *const slow[] = {"--leader-elect", "false", "--backoff-base", "40s",
 					   "--backoff-cap", "40s", NULL};
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", slow);
 	volume_snapshot();
 	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
