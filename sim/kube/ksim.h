@@ -130,6 +130,9 @@ typedef struct ksim_options {
 	long bookmark_ms;       /* bookmark interval on watches that allow them */
 	const char *snapshot;   /* file written with the whole state on change, or NULL */
 	const char *cert_pem, *key_pem; /* serving pair */
+	/* the built-in provisioner's backends (prov.h), or NULL for none; kept alive by the
+	 * caller while the server runs */
+	const struct ksim_prov_config *provisioner;
 } ksim_options;
 
 typedef struct ksim_server {
@@ -139,12 +142,11 @@ typedef struct ksim_server {
 	struct MHD_Daemon *mhd;
 	int port;
 	atomic_ullong uid_counter;
+	struct ksim_prov *prov; /* the controller thread, when configured */
 } ksim_server;
 
 int ksim_server_start(ksim_server **out, const ksim_options *opt, char *why, size_t why_len);
 void ksim_server_stop(ksim_server *srv);
-
-#endif
 
 /* ---- HTTP plumbing shared by the handlers ---- */
 struct MHD_Connection;
@@ -189,3 +191,5 @@ void ksim_watch(ksim_req *rq, ksim_resp *rs, const ksim_res *r, const char *ns);
 void ksim_snapshot(ksim_server *srv);
 char *ksim_new_uid(ksim_server *srv);
 void ksim_now(char *buf, size_t len);
+
+#endif

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "ksim.h"
+#include "prov.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/strbuf.h"
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 	      "  --history N            watch events kept before versions expire (410); 1000\n"
 	      "  --bookmark-interval-ms N  bookmark period on watches that allow them; 5000\n"
 	      "  --snapshot F           write the whole state as JSON to F after each change\n"
+	      "  --provisioner F        run the built-in Trident-like provisioner with the ONTAP\n"
+	      "                         backends in F (YAML; docs/kube-sim.md)\n"
 	      "  --log-level L          debug, info, warn, error\n",
 	      f);
 }
@@ -98,7 +101,8 @@ int main(int argc, char **argv)
 	opt.history = 1000;
 	opt.bookmark_ms = 5000;
 	enum { O_ADDR = 1, O_PORT, O_PORTFILE, O_KCFG, O_CA, O_CRDS, O_TOKEN, O_TOKENFILE,
-	       O_HIST, O_BM, O_SNAP, O_LOG, O_HELP };
+	       O_HIST, O_BM, O_SNAP, O_LOG, O_PROV, O_HELP };
+	const char *prov_file = NULL;
 	static const struct option longopts[] = {
 		{"address", required_argument, NULL, O_ADDR},
 		{"port", required_argument, NULL, O_PORT},
@@ -112,6 +116,7 @@ int main(int argc, char **argv)
 		{"bookmark-interval-ms", required_argument, NULL, O_BM},
 		{"snapshot", required_argument, NULL, O_SNAP},
 		{"log-level", required_argument, NULL, O_LOG},
+		{"provisioner", required_argument, NULL, O_PROV},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0}};
 	int c;
@@ -128,6 +133,7 @@ int main(int argc, char **argv)
 		case O_HIST: opt.history = (size_t)parse_long(optarg, 1, 10000000, "--history"); break;
 		case O_BM: opt.bookmark_ms = parse_long(optarg, 10, 3600000, "--bookmark-interval-ms"); break;
 		case O_SNAP: opt.snapshot = optarg; break;
+		case O_PROV: prov_file = optarg; break;
 		case O_LOG: {
 			enum mg_log_level l;
 			if (mg_log_parse_level(optarg, &l) != 0) {
@@ -145,10 +151,21 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* The provisioner's file is checked before anything starts: a bad one is a clear exit. */
+	ksim_prov_config prov_cfg = {0};
+	if (prov_file) {
+		char pwhy[512] = "";
+		if (ksim_prov_config_load(&prov_cfg, prov_file, pwhy, sizeof(pwhy)) != 0) {
+			fprintf(stderr, "kube-sim: --provisioner %s: %s\n", prov_file, pwhy);
+			return 2;
+		}
+		opt.provisioner = &prov_cfg;
+	}
 	if (!opt.token) {
 		unsigned char raw[16];
 		if (RAND_bytes(raw, sizeof(raw)) != 1) {
 			fprintf(stderr, "kube-sim: no randomness for a token\n");
+			ksim_prov_config_free(&prov_cfg);
 			return 1;
 		}
 		for (size_t i = 0; i < sizeof(raw); i++)
@@ -171,6 +188,7 @@ int main(int argc, char **argv)
 	    (rc = mg_tls_make_leaf(&leaf, &ca, "kube-sim", sans,
 				   strcmp(opt.address, "127.0.0.1") == 0 ? 2 : 3, 30, false)) != 0) {
 		fprintf(stderr, "kube-sim: cannot make certificates\n");
+		ksim_prov_config_free(&prov_cfg);
 		return 1;
 	}
 	free(san_ip);
@@ -182,6 +200,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-sim: %s (%s)\n", why[0] ? why : "cannot start", mg_strerror(rc));
 		mg_pem_pair_free(&ca);
 		mg_pem_pair_free(&leaf);
+		ksim_prov_config_free(&prov_cfg);
 		return 1;
 	}
 	int status = 0;
@@ -205,7 +224,7 @@ int main(int argc, char **argv)
 		printf("%d\n", srv->port);
 		fflush(stdout);
 		mg_info("kube-sim serving", "address", opt.address, "port", portbuf, "crds",
-			opt.crd_dir, NULL);
+			opt.crd_dir, "provisioner", prov_file, NULL);
 		int sig;
 		sigwait(&set, &sig);
 		mg_info("kube-sim stopping", NULL);
@@ -213,5 +232,6 @@ int main(int argc, char **argv)
 	ksim_server_stop(srv);
 	mg_pem_pair_free(&ca);
 	mg_pem_pair_free(&leaf);
+	ksim_prov_config_free(&prov_cfg);
 	return status;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ksim.h"
+#include "prov.h"
 #include "mirrorgate/err.h"
 #include "mirrorgate/log.h"
 #include "mirrorgate/strbuf.h"
@@ -321,9 +322,14 @@ int ksim_server_start(ksim_server **out, const ksim_options *opt, char *why, siz
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : opt->port;
+	if (opt->provisioner &&
+	    (rc = ksim_prov_start(&srv->prov, srv, opt->provisioner, why, why_len)) != 0)
+		goto fail;
 	*out = srv;
 	return 0;
 fail:
+	if (srv->mhd)
+		MHD_stop_daemon(srv->mhd);
 	ksim_types_free(&srv->types);
 	ksim_store_free(&srv->store);
 	free(srv);
@@ -338,6 +344,7 @@ void ksim_server_stop(ksim_server *srv)
 	pthread_mutex_lock(&srv->store.lock);
 	pthread_cond_broadcast(&srv->store.changed);
 	pthread_mutex_unlock(&srv->store.lock);
+	ksim_prov_stop(srv->prov); /* before the store it reads goes */
 	if (srv->mhd)
 		MHD_stop_daemon(srv->mhd);
 	ksim_store_free(&srv->store);

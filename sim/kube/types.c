@@ -33,6 +33,8 @@ static const struct builtin builtins[] = {
 	 true, true, "vs", ""},
 	{"snapshot.storage.k8s.io", "v1", "volumesnapshotcontents", "volumesnapshotcontent",
 	 "VolumeSnapshotContent", false, true, "vsc,vscs", ""},
+	{"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "volumesnapshotclass",
+	 "VolumeSnapshotClass", false, false, "vsclass,vsclasses", ""},
 	{"admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
 	 "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", false, false, "", "api-extensions"},
 	{"admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",

@@ -23,6 +23,10 @@ sim_job *sim_job_start(sim_fabric *f, sim_cluster *c, const char *method, const 
 /* Moves virtual time forward, firing every due job and transfer step in time order. */
 void sim_clock_advance(sim_fabric *f, int64_t ms);
 
+/* ONTAP's refusal to delete a volume that is part of a SnapMirror relationship: 18436 for a
+ * source (Trident #453), 917536 for a destination (code unverified). */
+int sim_volume_delete_check(sim_fabric *f, sim_volume *v, sim_err *e);
+
 /* ---- relationships (smachine.c) ---- */
 /* Synchronous validation of POST /snapmirror/relationships on cluster c. */
 int sim_rel_check_create(sim_fabric *f, sim_cluster *c, const cJSON *body, sim_err *e);

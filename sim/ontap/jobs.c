@@ -95,6 +95,44 @@ static int do_volume_create(sim_fabric *f, sim_cluster *c, const cJSON *args, si
 	return 0;
 }
 
+/* The volume may have become part of a relationship while the job was queued. */
+static int volume_delete_refusal(sim_fabric *f, sim_volume *v, sim_err *e)
+{
+	sim_relationship *r = sim_rel_using(f, v);
+	if (!r)
+		return 0;
+	if (r->src == v)
+		sim_err_set(e, 400, "18436", NULL,
+			    "Cannot delete volume \"%s\" in SVM \"%s\" because it is the source "
+			    "endpoint of one or more SnapMirror relationships. Release the "
+			    "relationships first.",
+			    v->name, v->svm->name);
+	else
+		sim_err_set(e, 400, "18436", NULL,
+			    "Cannot delete volume \"%s\" in SVM \"%s\" because it is the "
+			    "destination of a SnapMirror relationship. Delete the relationship first.",
+			    v->name, v->svm->name);
+	return -1;
+}
+
+int sim_volume_delete_check(sim_fabric *f, sim_volume *v, sim_err *e)
+{
+	return volume_delete_refusal(f, v, e);
+}
+
+static int do_volume_delete(sim_fabric *f, sim_cluster *c, const cJSON *args, sim_err *e)
+{
+	sim_volume *v = sim_volume_find_uuid(f, c, arg_str(args, "volume"));
+	if (!v) {
+		sim_err_set(e, 404, "4", "uuid", "entry doesn't exist");
+		return -1;
+	}
+	if (volume_delete_refusal(f, v, e) != 0)
+		return -1;
+	sim_volume_remove(f, v, "volume delete");
+	return 0;
+}
+
 static int do_snapshot_create(sim_fabric *f, sim_cluster *c, const cJSON *args, sim_err *e)
 {
 	sim_volume *v = sim_volume_find_uuid(f, c, arg_str(args, "volume"));
@@ -117,6 +155,7 @@ static void job_finish(sim_fabric *f, sim_job *j)
 	} else {
 		switch (j->op) {
 		case SIM_OP_VOLUME_CREATE: rc = do_volume_create(f, j->cluster, j->args, &e); break;
+		case SIM_OP_VOLUME_DELETE: rc = do_volume_delete(f, j->cluster, j->args, &e); break;
 		case SIM_OP_SNAPSHOT_CREATE: rc = do_snapshot_create(f, j->cluster, j->args, &e); break;
 		case SIM_OP_REL_CREATE: rc = sim_rel_do_create(f, j->cluster, j->args, &e); break;
 		case SIM_OP_REL_STATE: rc = sim_rel_do_patch(f, j->cluster, j->args, &e); break;

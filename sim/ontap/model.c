@@ -473,6 +473,36 @@ sim_transfer *sim_transfer_find(sim_fabric *f, const char *uuid)
 	return NULL;
 }
 
+sim_relationship *sim_rel_using(sim_fabric *f, const sim_volume *v)
+{
+	for (size_t i = 0; i < f->relationships.len; i++) {
+		sim_relationship *r = f->relationships.items[i];
+		if (r->src == v || r->dst == v)
+			return r;
+	}
+	return NULL;
+}
+
+void sim_volume_remove(sim_fabric *f, sim_volume *v, const char *operation)
+{
+	for (size_t i = 0; i < f->volumes.len; i++) {
+		if (f->volumes.items[i] != v)
+			continue;
+		sim_vec_remove(&f->volumes, i);
+		/* Checked once the volume is gone from the fabric, so that only generations
+		 * nothing else holds are recorded. */
+		char detail[SIM_MSG];
+		snprintf(detail, sizeof(detail), "volume %s deleted", v->name);
+		for (size_t k = 0; k < v->snaps.len; k++)
+			sim_note_discard(f, v, ((sim_snapshot *)v->snaps.items[k])->generation,
+					 operation, detail);
+		sim_note_discard(f, v, v->afs_gen, operation, detail);
+		vec_free_all(&v->snaps);
+		free(v);
+		return;
+	}
+}
+
 void sim_rel_remove(sim_fabric *f, sim_relationship *r)
 {
 	for (size_t i = 0; i < f->transfers.len;) {

@@ -137,6 +137,7 @@ typedef struct sim_relationship {
 enum sim_op {
 	SIM_OP_NONE,
 	SIM_OP_VOLUME_CREATE,
+	SIM_OP_VOLUME_DELETE,
 	SIM_OP_SNAPSHOT_CREATE,
 	SIM_OP_REL_CREATE,
 	SIM_OP_REL_STATE,
@@ -268,6 +269,10 @@ sim_snapshot *sim_snapshot_find(sim_volume *v, const char *name);
 sim_snapshot *sim_snapshot_find_uuid(sim_volume *v, const char *uuid);
 sim_snapshot *sim_snapshot_find_origin(sim_volume *v, uint64_t origin);
 void sim_snapshot_remove(sim_fabric *f, sim_volume *v, size_t i, const char *operation);
+/* A relationship (either record) that has v as its source or destination, or NULL. */
+sim_relationship *sim_rel_using(sim_fabric *f, const sim_volume *v);
+/* Removes a volume and its snapshots; what only it held goes to the ledger as `operation`. */
+void sim_volume_remove(sim_fabric *f, sim_volume *v, const char *operation);
 sim_policy *sim_policy_find(sim_fabric *f, sim_cluster *c, const char *name);
 sim_schedule *sim_schedule_find(sim_fabric *f, sim_cluster *c, const char *name);
 sim_relationship *sim_rel_find_uuid(sim_fabric *f, const char *uuid);

@@ -68,6 +68,26 @@ static void volume_post(sim_req *rq, sim_resp *rs)
 		sim_resp_job_wait(rq, rs, j, 201);
 }
 
+static void volume_delete(sim_req *rq, sim_resp *rs, sim_volume *v)
+{
+	sim_err e = {0};
+	if (sim_volume_delete_check(rq->f, v, &e) != 0) {
+		sim_resp_err(rs, &e);
+		return;
+	}
+	char path[SIM_MSG];
+	snprintf(path, sizeof(path), "/api/storage/volumes/%s", v->uuid);
+	cJSON *args = cJSON_CreateObject();
+	if (args)
+		cJSON_AddStringToObject(args, "volume", v->uuid);
+	sim_job *j = args ? sim_job_start(rq->f, rq->cl, "DELETE", path, SIM_OP_VOLUME_DELETE, args)
+			  : NULL;
+	if (!j)
+		sim_resp_error(rs, 500, "1", "out of memory", NULL);
+	else
+		sim_resp_job_wait(rq, rs, j, 200);
+}
+
 static void snapshot_routes(sim_req *rq, sim_resp *rs, sim_volume *v)
 {
 	bool get = strcmp(rq->method, "GET") == 0;
@@ -174,6 +194,8 @@ bool sim_route_volume(sim_req *rq, sim_resp *rs)
 	if (rq->nseg == 4) {
 		if (get)
 			sim_respond_record(rq, rs, "volume", sim_json_volume(v));
+		else if (strcmp(rq->method, "DELETE") == 0)
+			volume_delete(rq, rs, v);
 		else
 			sim_resp_error(rs, 405, "3", "The method is not allowed for this resource.", NULL);
 		return true;

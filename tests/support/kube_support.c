@@ -36,6 +36,12 @@ static void sleep_ms(long ms)
 int kube_sim_start_at(kube_sim_proc *p, const char *bin_dir, const char *source_dir,
 		      const char *const *extra_args)
 {
+	return kube_sim_start_wrapped_at(p, NULL, bin_dir, source_dir, extra_args);
+}
+
+int kube_sim_start_wrapped_at(kube_sim_proc *p, const char *const *wrapper, const char *bin_dir,
+			      const char *source_dir, const char *const *extra_args)
+{
 	char exe[512], crds[512];
 	snprintf(exe, sizeof(exe), "%s/kube-sim", bin_dir);
 	snprintf(crds, sizeof(crds), "%s/manifests/crds", source_dir);
@@ -51,8 +57,10 @@ int kube_sim_start_at(kube_sim_proc *p, const char *bin_dir, const char *source_
 	if (!f)
 		return -1;
 	fclose(f);
-	const char *argv[40];
+	const char *argv[56];
 	size_t n = 0;
+	for (size_t i = 0; wrapper && wrapper[i] && n < 12; i++)
+		argv[n++] = wrapper[i];
 	argv[n++] = exe;
 	argv[n++] = "--crds";
 	argv[n++] = crds;
@@ -64,7 +72,7 @@ int kube_sim_start_at(kube_sim_proc *p, const char *bin_dir, const char *source_
 	argv[n++] = p->token_file;
 	argv[n++] = "--log-level";
 	argv[n++] = "warn";
-	for (size_t i = 0; extra_args && extra_args[i] && n < 39; i++)
+	for (size_t i = 0; extra_args && extra_args[i] && n < 55; i++)
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
 	pid_t pid = fork();
@@ -74,11 +82,12 @@ int kube_sim_start_at(kube_sim_proc *p, const char *bin_dir, const char *source_
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0)
 			dup2(null, STDOUT_FILENO);
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	p->pid = pid;
-	long deadline = now_ms() + 10000;
+	/* A wrapper such as valgrind makes start-up many times slower. */
+	long deadline = now_ms() + (wrapper ? 60000 : 10000);
 	while (now_ms() < deadline) {
 		char *text = NULL;
 		size_t len;
@@ -110,6 +119,28 @@ static void rm_rf(const char *dir)
 		(void)rc; /* best effort: a leftover temp dir is not a test failure */
 	}
 	free(cmd);
+}
+
+int kube_sim_stop_status(kube_sim_proc *p, long wait_ms)
+{
+	int result = -1;
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		long deadline = now_ms() + wait_ms;
+		int status = 0;
+		pid_t r;
+		while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+			sleep_ms(20);
+		if (r == p->pid) {
+			result = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		} else {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &status, 0);
+		}
+		p->pid = 0;
+	}
+	kube_sim_stop(p);
+	return result;
 }
 
 void kube_sim_stop(kube_sim_proc *p)

@@ -21,6 +21,13 @@ int kube_sim_start_at(kube_sim_proc *p, const char *bin_dir, const char *source_
 /* Tests are compiled with MG_BIN_DIR and MG_SOURCE_DIR. */
 #define kube_sim_start(p, extra) kube_sim_start_at((p), MG_BIN_DIR, MG_SOURCE_DIR, (extra))
 void kube_sim_stop(kube_sim_proc *p);
+/* Like kube_sim_start_at, under a wrapper command (e.g. valgrind and its options;
+ * NULL-terminated, may be NULL) with a longer start-up allowance. */
+int kube_sim_start_wrapped_at(kube_sim_proc *p, const char *const *wrapper, const char *bin_dir,
+			      const char *source_dir, const char *const *extra_args);
+/* SIGTERM, then waits up to wait_ms for the exit; returns the exit status (-1 when it had
+ * to be killed or died of a signal), then cleans up as kube_sim_stop does. */
+int kube_sim_stop_status(kube_sim_proc *p, long wait_ms);
 
 /* ---- a canned HTTP server ---- */
 /* Each response is raw HTTP bytes sent once a request has been read; the connection is
