@@ -6,7 +6,7 @@
  *   POST /__sim/volumes/write    {"cluster","path":"svm:vol"} -> {"generation"}
  *   POST /__sim/snapshots/delete {"cluster","path","name"} (bypasses RW/owner checks)
  *   POST /__sim/faults           request|job|transfer|peer|visibility fault; DELETE clears
- *   POST /__sim/clusters         {"cluster","version"?,"reachable"?}
+ *   POST /__sim/clusters         {"cluster","version"?,"reachable"?,"password"?}
  *   POST /__sim/settings         job/transfer durations
  *   POST /__sim/seed             topology YAML/JSON (existing clusters only) */
 #include "config.h"
@@ -357,6 +357,13 @@ void sim_route_control(sim_req *rq, sim_resp *rs)
 			bad(rs, "no such cluster");
 			return;
 		}
+		/* a rotated admin password: clients still using the old one get 401 */
+		const cJSON *pw = cJSON_GetObjectItemCaseSensitive(b, "password");
+		if (pw && (!cJSON_IsString(pw) || !pw->valuestring[0] ||
+			   strlen(pw->valuestring) >= sizeof(c->password))) {
+			bad(rs, "password must be a non-empty string shorter than 128 characters");
+			return;
+		}
 		const char *version = jstr(b, "version");
 		if (version && sim_parse_version(version, &c->generation, &c->major, &c->minor) != 0) {
 			bad(rs, "version must look like 9.13.1");
@@ -365,6 +372,8 @@ void sim_route_control(sim_req *rq, sim_resp *rs)
 		const cJSON *reach = cJSON_GetObjectItemCaseSensitive(b, "reachable");
 		if (cJSON_IsBool(reach))
 			c->reachable = cJSON_IsTrue(reach);
+		if (pw)
+			snprintf(c->password, sizeof(c->password), "%s", pw->valuestring);
 		ok(rs, sim_json_cluster(c));
 	} else if (rq->nseg == 2 && seg(rq, 1, "settings") && post) {
 		cJSON *doc = cJSON_CreateObject();

@@ -16,6 +16,7 @@
 
 #include "mirrorgate/err.h"
 #include "mirrorgate/ontap.h"
+#include "mirrorgate/ontap_cluster.h"
 #include "mirrorgate/ontap_job.h"
 #include "mirrorgate/ontap_volume.h"
 #include "mirrorgate/strbuf.h"
@@ -164,6 +165,8 @@ Test(sim_http, control_api_validates_its_input)
 		{"POST", "snapshots/delete", "{\"cluster\":\"nope\"}", 404},
 		{"POST", "clusters", "{\"cluster\":\"cluster-a\",\"version\":\"nine\"}", 400},
 		{"POST", "clusters", "{\"cluster\":\"nope\"}", 400},
+		{"POST", "clusters", "{\"cluster\":\"cluster-a\",\"password\":\"\"}", 400},
+		{"POST", "clusters", "{\"cluster\":\"cluster-a\",\"password\":7}", 400},
 		{"POST", "settings", "{\"warp\":9}", 400},
 		{"POST", "settings", "{\"job_run_ms\":-1}", 400},
 		{"POST", "seed", "clusters:\n  - name: brand-new\n    password: x\n", 400},
@@ -372,4 +375,44 @@ Test(sim_http, listeners_that_cannot_start_are_reported)
 	cr_assert_eq(run_sim(busy), 2);
 	unlink(path);
 	close(fd);
+}
+
+/* A password changed through the control API: the old one gets 401 at once (the client
+ * maps it to MG_EAUTH), the new one works; a refused change leaves the password alone. */
+Test(sim_http, control_api_rotates_a_password)
+{
+	ontap_sim_start(&P, NULL, NULL);
+	mg_ontap_client *old = ontap_sim_client(&P, 0);
+	mg_ontap_error err;
+	mg_ontap_cluster cl;
+	cr_assert_eq(mg_ontap_cluster_get(old, &cl, &err), 0, "%s", err.message);
+	cJSON *out = NULL;
+	cr_assert_eq(ontap_sim_control(&P, "POST", "clusters",
+				       "{\"cluster\":\"cluster-a\",\"password\":\"rotated-a\"}", &out),
+		     200);
+	char *text = cJSON_PrintUnformatted(out);
+	cr_expect_null(strstr(text, "rotated-a"), "the answer does not echo the password: %s", text);
+	free(text);
+	cJSON_Delete(out);
+	cr_expect_eq(mg_ontap_cluster_get(old, &cl, &err), MG_EAUTH);
+	cr_expect_eq(err.http_status, 401);
+	mg_ontap_config cfg;
+	ontap_sim_client_config(&P, 0, &cfg);
+	cfg.password = "rotated-a";
+	mg_ontap_client *fresh = NULL;
+	cr_assert_eq(mg_ontap_client_new(&fresh, &cfg), 0);
+	cr_expect_eq(mg_ontap_cluster_get(fresh, &cl, &err), 0, "%s", err.message);
+	/* a refused change (bad version) does not half-apply the password */
+	cr_assert_eq(ontap_sim_control(&P, "POST", "clusters",
+				       "{\"cluster\":\"cluster-a\",\"password\":\"other\","
+				       "\"version\":\"nine\"}",
+				       NULL),
+		     400);
+	cr_expect_eq(mg_ontap_cluster_get(fresh, &cl, &err), 0, "%s", err.message);
+	/* cluster-b is untouched */
+	mg_ontap_client *b = ontap_sim_client(&P, 1);
+	cr_expect_eq(mg_ontap_cluster_get(b, &cl, &err), 0, "%s", err.message);
+	mg_ontap_client_free(b);
+	mg_ontap_client_free(fresh);
+	mg_ontap_client_free(old);
 }

@@ -12,8 +12,7 @@
 #include "mirrorgate/k8s.h"
 #include "mirrorgate/ontap_volume.h"
 #include "mirrorgate/tls.h"
-#include "reconciler_env.h"
-#include "reconciler_proc.h"
+#include "reconciler_e2e.h"
 
 #define BIN MG_BIN_DIR "/mirrorgate-reconciler"
 
@@ -22,40 +21,15 @@ static rec_proc R1, R2;
 
 static void nap(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
+	rec_e2e_nap(ms);
 }
 
 static void setup(void)
 {
-	static const char *const rt[] = {"--realtime", NULL};
-	memset(&E, 0, sizeof(E));
-	ontap_sim_start(&E.ontap, NULL, rt);
-	cr_assert_eq(ontap_sim_control(&E.ontap, "POST", "settings",
-				       "{\"job_queue_ms\":10,\"job_run_ms\":30,"
-				       "\"transfer_queue_ms\":20,\"transfer_ms\":100}",
-				       NULL),
-		     200);
-	cr_assert_eq(kube_sim_start(&E.kube, NULL), 0);
-	mg_k8s_config *cfg = NULL;
-	char why[256] = "";
-	cr_assert_eq(mg_k8s_config_from_kubeconfig(&cfg, E.kube.kubeconfig, NULL, why, sizeof(why)),
-		     0, "%s", why);
-	cr_assert_eq(mg_k8s_client_new(&E.k8s, cfg), 0);
-	mg_k8s_config_free(cfg);
-	/* setup clients on the real clock, like the sim */
-	mg_ontap_config oc;
-	for (int i = 0; i < 2; i++) {
-		ontap_sim_client_config(&E.ontap, (size_t)i, &oc);
-		oc.now_ms = NULL;
-		oc.sleep_ms = NULL;
-		oc.clock_ctx = NULL;
-		cr_assert_eq(mg_ontap_client_new(i ? &E.cb : &E.ca, &oc), 0);
-	}
+	rec_e2e_start(&E, NULL);
 	memset(&R1, 0, sizeof(R1));
 	memset(&R2, 0, sizeof(R2));
-	rec_proc_config(&R1, E.ontap.clusters[1].url, "svm-b", E.ontap.ca_file, "admin",
-			"password-b");
+	rec_e2e_config(&E, &R1);
 	R2 = R1;
 	R2.pid = 0;
 }
@@ -70,28 +44,16 @@ static void teardown(void)
 
 TestSuite(reconciler_binary, .init = setup, .fini = teardown, .timeout = 120);
 
-#define TMR                                                                              \
-	"apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"           \
-	"metadata: {name: mirror, namespace: app}\n"                                     \
-	"spec:\n  state: established\n  replicationPolicy: MirrorAllSnapshots\n"          \
-	"  volumeMappings:\n  - localPVCName: data\n    remoteVolumeHandle: svm-a:vol_src\n"
+#define TMR REC_E2E_TMR
 
 static void volumes(void)
 {
-	rec_env_volume(&E, 0, "vol_src", "rw");
-	rec_env_write(&E, 0, "svm-a:vol_src");
-	rec_env_volume(&E, 1, "vol_dst", "dp");
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_e2e_volumes(&E);
 }
 
 static bool wait_state(const char *state, long timeout_ms)
 {
-	for (long t = 0; t < timeout_ms; t += 100) {
-		if (strcmp(rec_env_cond(&E, "app", "mirror", "state"), state) == 0)
-			return true;
-		nap(100);
-	}
-	return false;
+	return rec_e2e_wait_state(&E, "app", "mirror", state, timeout_ms);
 }
 
 static void lease_holder(char *buf, size_t len)
@@ -119,9 +81,7 @@ static bool wait_holder(const char *who, long timeout_ms)
 
 static void assert_no_loss(void)
 {
-	char *text = NULL;
-	cr_expect_eq(rec_env_ledger(&E, &text), 0, "data-loss ledger: %s", text);
-	free(text);
+	rec_e2e_assert_no_loss(&E);
 }
 
 Test(reconciler_binary, establishes_serves_endpoints_and_stops_cleanly)
@@ -272,16 +232,7 @@ Test(reconciler_binary, h9_waiting_on_ontap_backs_off)
 Test(reconciler_binary, watch_drops_and_410_relist)
 {
 	static const char *const hist[] = {"--history", "3", NULL};
-	mg_k8s_client_free(E.k8s);
-	E.k8s = NULL;
-	kube_sim_stop(&E.kube);
-	cr_assert_eq(kube_sim_start(&E.kube, hist), 0);
-	mg_k8s_config *cfg = NULL;
-	char why[256] = "";
-	cr_assert_eq(mg_k8s_config_from_kubeconfig(&cfg, E.kube.kubeconfig, NULL, why, sizeof(why)),
-		     0, "%s", why);
-	cr_assert_eq(mg_k8s_client_new(&E.k8s, cfg), 0);
-	mg_k8s_config_free(cfg);
+	rec_e2e_restart_kube(&E, hist);
 	volumes();
 	static const char *const extra[] = {"--watch-timeout", "1s", "--leader-elect", "false",
 					    NULL};

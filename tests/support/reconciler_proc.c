@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,21 +161,111 @@ int rec_proc_get(rec_proc *p, const char *path, char **body)
 	return (int)status;
 }
 
+/* Removes a tree without following symlinks (a Secret volume is made of them). */
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char f[512];
+			snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+			remove_tree(f);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
 void rec_proc_cleanup(rec_proc *p)
 {
 	if (!p->dir[0])
 		return;
-	DIR *d = opendir(p->dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char f[512];
-		snprintf(f, sizeof(f), "%s/%s", p->dir, e->d_name);
-		unlink(f);
+	/* for debugging a failure: the binary's log and config outlive the test */
+	if (getenv("MG_KEEP_TEST_DIRS")) {
+		fprintf(stderr, "kept %s\n", p->dir);
+		p->dir[0] = '\0';
+		return;
 	}
-	if (d)
-		closedir(d);
-	rmdir(p->dir);
+	remove_tree(p->dir);
 	p->dir[0] = '\0';
+}
+
+void rec_proc_write_credentials(rec_proc *p, const char *text)
+{
+	char cred[300];
+	snprintf(cred, sizeof(cred), "%s/credentials", p->dir);
+	cr_assert_eq(mg_write_file_atomic(cred, text, strlen(text), 0600), 0);
+}
+
+/* The kubelet's layout: each version of the Secret in its own "..<timestamp>" directory;
+ * "..data" points at the current one; each key is a symlink through "..data". */
+static void secret_version(rec_proc *p, const char *text, char *name, size_t len)
+{
+	static unsigned seq;
+	snprintf(name, len, "..2026_11_25_12_00_00.%u%ld", ++seq, (long)getpid());
+	char d[400], f[500];
+	snprintf(d, sizeof(d), "%s/secret/%s", p->dir, name);
+	cr_assert_eq(mkdir(d, 0700), 0, "mkdir %s", d);
+	snprintf(f, sizeof(f), "%s/credentials", d);
+	cr_assert_eq(mg_write_file_atomic(f, text, strlen(text), 0600), 0);
+}
+
+void rec_proc_config_secret(rec_proc *p, const char *url, const char *svm, const char *ca_file,
+			    const char *user, const char *password)
+{
+	rec_proc_config(p, url, svm, ca_file, user, password);
+	char sdir[300], link[400], text[1024], cred[400];
+	snprintf(sdir, sizeof(sdir), "%s/secret", p->dir);
+	cr_assert_eq(mkdir(sdir, 0700), 0);
+	snprintf(text, sizeof(text), "username: %s\npassword: %s\n", user, password);
+	char ver[128];
+	secret_version(p, text, ver, sizeof(ver));
+	snprintf(link, sizeof(link), "%s/..data", sdir);
+	cr_assert_eq(symlink(ver, link), 0);
+	snprintf(cred, sizeof(cred), "%s/credentials", sdir);
+	cr_assert_eq(symlink("..data/credentials", cred), 0);
+	/* point the config at the Secret volume's key instead of the plain file */
+	char *cfg = NULL;
+	size_t len = 0;
+	cr_assert_eq(mg_read_file(p->config, 1 << 16, &cfg, &len), 0);
+	char plain[320];
+	snprintf(plain, sizeof(plain), "%s/credentials\n", p->dir);
+	char *at = strstr(cfg, plain);
+	cr_assert_not_null(at);
+	mg_strbuf sb = MG_STRBUF_INIT;
+	mg_strbuf_append(&sb, cfg, (size_t)(at - cfg));
+	mg_strbuf_printf(&sb, "%s\n%s", cred, at + strlen(plain));
+	char *out = NULL;
+	cr_assert_eq(mg_strbuf_detach(&sb, &out), 0);
+	mg_strbuf_free(&sb);
+	cr_assert_eq(mg_write_file_atomic(p->config, out, strlen(out), 0644), 0);
+	free(out);
+	free(cfg);
+}
+
+void rec_proc_swap_secret(rec_proc *p, const char *text)
+{
+	char sdir[300], link[400], tmp[400], old[400], oldpath[800];
+	snprintf(sdir, sizeof(sdir), "%s/secret", p->dir);
+	snprintf(link, sizeof(link), "%s/..data", sdir);
+	snprintf(tmp, sizeof(tmp), "%s/..data_tmp", sdir);
+	ssize_t n = readlink(link, old, sizeof(old) - 1);
+	cr_assert_gt(n, 0, "no ..data link in %s", sdir);
+	old[n] = '\0';
+	char ver[128];
+	secret_version(p, text, ver, sizeof(ver));
+	unlink(tmp);
+	cr_assert_eq(symlink(ver, tmp), 0);
+	cr_assert_eq(rename(tmp, link), 0);
+	snprintf(oldpath, sizeof(oldpath), "%s/%s", sdir, old);
+	remove_tree(oldpath);
 }

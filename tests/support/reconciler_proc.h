@@ -30,7 +30,19 @@ void rec_proc_start_wrapped(rec_proc *p, const char *const *wrapper, const char 
 int rec_proc_stop(rec_proc *p, bool hard);
 /* HTTP GET of a path on the metrics port; returns the status, *body (may be NULL) gets it. */
 int rec_proc_get(rec_proc *p, const char *path, char **body);
-/* Removes the temp dir. */
+/* Removes the temp dir (and what is inside it, Secret-volume directories included); with
+ * MG_KEEP_TEST_DIRS set in the environment it is kept (and named on stderr) instead. */
 void rec_proc_cleanup(rec_proc *p);
+
+/* Rewrites <dir>/credentials (the file rec_proc_config names) with `text`, atomically
+ * (a temp file renamed over it), as an editor or a config tool would. */
+void rec_proc_write_credentials(rec_proc *p, const char *text);
+/* Like rec_proc_config, with the credentials laid out as a Kubernetes Secret volume does:
+ * <dir>/secret/credentials -> ..data/credentials, ..data -> ..<timestamped dir>. */
+void rec_proc_config_secret(rec_proc *p, const char *url, const char *svm, const char *ca_file,
+			    const char *user, const char *password);
+/* A Secret update as the kubelet makes it: a new timestamped dir holding `text`, a new
+ * ..data symlink renamed over the old one, then the old dir removed. */
+void rec_proc_swap_secret(rec_proc *p, const char *text);
 
 #endif
