@@ -647,6 +647,29 @@ static bool has_finalizers(const cJSON *obj)
 	return cJSON_IsArray(f) && cJSON_GetArraySize(f) > 0;
 }
 
+/* The first finalizer of `next` that `old` does not have, or NULL. */
+static const char *new_finalizer(const cJSON *old, const cJSON *next)
+{
+	const cJSON *of = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(old, "metadata"), "finalizers");
+	const cJSON *nf = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(next, "metadata"), "finalizers");
+	const cJSON *f;
+	cJSON_ArrayForEach(f, nf) {
+		if (!cJSON_IsString(f))
+			continue;
+		bool known = false;
+		const cJSON *o;
+		cJSON_ArrayForEach(o, of) {
+			if (cJSON_IsString(o) && strcmp(o->valuestring, f->valuestring) == 0)
+				known = true;
+		}
+		if (!known)
+			return f->valuestring;
+	}
+	return NULL;
+}
+
 /* Everything an update must keep from the stored object. */
 static int carry_over(const ksim_res *r, const cJSON *old, cJSON **incoming, bool status_only)
 {
@@ -735,6 +758,19 @@ static void commit_update(ksim_req *rq, ksim_resp *rs, const struct route *rt, c
 	}
 	if (carry_over(r, old, next, status_only) != 0)
 		goto oom;
+	/* The API server's ValidateObjectMetaUpdate: an object being deleted may lose
+	 * finalizers, never gain one (a controller must not resurrect what is going away). */
+	const char *added = md_str(old, "deletionTimestamp") ? new_finalizer(old, *next) : NULL;
+	if (added) {
+		char kq[300];
+		kind_qualified(kq, sizeof(kq), r);
+		ksim_resp_status(rs, 422, "Invalid",
+				 "%s \"%s\" is invalid: metadata.finalizers: Forbidden: no new "
+				 "finalizers can be added if the object is being deleted, found new "
+				 "finalizers []string{\"%s\"}",
+				 kq, rt->name, added);
+		goto out;
+	}
 	cJSON *md = cJSON_GetObjectItemCaseSensitive(*next, "metadata");
 	if (r->crd && spec_changed(r, old, *next)) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(md, "generation");

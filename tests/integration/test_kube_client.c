@@ -260,6 +260,18 @@ Test(k8s_client_sim, status_subresource_generation_and_finalizers)
 	cJSON *g = NULL;
 	cr_assert_eq(mg_k8s_get(&g, client, &mg_k8s_res_tmr, "default", "m1", NULL), 0);
 	cr_assert_not_null(md(g, "deletionTimestamp"));
+	/* an object being deleted may not gain a finalizer (422, as the API server) */
+	cJSON *more = cJSON_Parse("{\"metadata\":{\"finalizers\":[\"trident.netapp.io\","
+				  "\"mirrorgate.io/replication\"]}}");
+	mg_k8s_status fst;
+	cr_assert_eq(mg_k8s_patch(NULL, client, &mg_k8s_res_tmr, "default", "m1", NULL,
+				  MG_K8S_PATCH_MERGE, more, &fst), MG_EREMOTE);
+	cr_assert_eq(fst.code, 422);
+	cr_assert(strstr(fst.message, "metadata.finalizers: Forbidden: no new finalizers can be "
+				      "added if the object is being deleted, found new finalizers "
+				      "[]string{\"mirrorgate.io/replication\"}"),
+		  "%s", fst.message);
+	cJSON_Delete(more);
 	/* removing the last finalizer completes the deletion */
 	cJSON *rm = cJSON_Parse("{\"metadata\":{\"finalizers\":null}}");
 	cr_assert_eq(mg_k8s_patch(NULL, client, &mg_k8s_res_tmr, "default", "m1", NULL,
