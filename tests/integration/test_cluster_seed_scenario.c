@@ -20,11 +20,7 @@ static cluster_env E;
 
 static void setup(void)
 {
-	cluster_env_start(&E);
-	cluster_env_namespace(&E.a, "app");
-	cluster_env_namespace(&E.b, "app");
-	cluster_env_start_reconciler(&E, &E.a, "rec-a");
-	cluster_env_start_reconciler(&E, &E.b, "rec-b");
+	cluster_env_start_with_reconcilers(&E, "app");
 }
 
 static void teardown(void)

@@ -8,14 +8,7 @@
 
 #include "cluster_env.h"
 #include "mirrorgate/k8s.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_UNDER_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 static cluster_env E;
 static bool started;

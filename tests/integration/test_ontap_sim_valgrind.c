@@ -12,14 +12,7 @@
 #include "mirrorgate/ontap_snapmirror.h"
 #include "mirrorgate/ontap_volume.h"
 #include "ontap_sim_proc.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_UNDER_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 static ontap_sim_proc P;
 

@@ -9,14 +9,7 @@
 
 #include "mirrorgate/k8s.h"
 #include "reconciler_e2e.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_UNDER_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 static rec_env E;
 static rec_proc R;

@@ -10,14 +10,7 @@
 #include <time.h>
 
 #include "webhook_harness.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define MG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_UNDER_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 #if !defined(MG_UNDER_ASAN) && (!defined(__clang__) || defined(MG_VALGRIND_CLANG_OK))
 static void post(mg_wht *w, CURL *c, const char *path, const char *fixture, long want)

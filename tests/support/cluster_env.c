@@ -481,3 +481,13 @@ void cluster_env_mirror(cluster_env *e, const char *claim, char *vol_a, size_t v
 		  "B's TMR: state '%s' message '%s'; see %s", cluster_env_cond(&e->b, "mirror", "state"),
 		  cluster_env_cond(&e->b, "mirror", "message"), e->b.rec.log);
 }
+
+void cluster_env_start_with_reconcilers_at(cluster_env *e, const char *bin_dir,
+					    const char *source_dir, const char *ns)
+{
+	cluster_env_start_at(e, bin_dir, source_dir);
+	cluster_env_namespace(&e->a, ns);
+	cluster_env_namespace(&e->b, ns);
+	cluster_env_start_reconciler(e, &e->a, "rec-a");
+	cluster_env_start_reconciler(e, &e->b, "rec-b");
+}

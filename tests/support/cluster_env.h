@@ -114,5 +114,11 @@ void cluster_env_mirror(cluster_env *e, const char *claim, char *vol_a, size_t v
 
 /* A mirrorgate-reconciler for this side's kube-sim and ONTAP cluster. */
 void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *identity);
+/* Both clusters with namespace `ns` and a reconciler each ("rec-a", "rec-b"): the usual
+ * start of a two-cluster test. */
+void cluster_env_start_with_reconcilers_at(cluster_env *e, const char *bin_dir,
+					    const char *source_dir, const char *ns);
+#define cluster_env_start_with_reconcilers(e, ns)                                              \
+	cluster_env_start_with_reconcilers_at((e), MG_BIN_DIR, MG_SOURCE_DIR, (ns))
 
 #endif
