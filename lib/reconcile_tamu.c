@@ -176,6 +176,11 @@ enum mg_tamu_action mg_tamu_progress_next(const mg_tamu_progress *p, char *msg, 
 	/* Ours not visible yet: the relationship still shows the transfer from before. */
 	if (!empty(p->prior_transfer_uuid) && eq(rel->transfer_uuid, p->prior_transfer_uuid))
 		return MG_TAMU_WAIT;
-	return mg_tamu_transfer_result(rel, p->previous_transfer_time, msg, msg_len, end_time_out,
-				       end_len);
+	/* A transfer other than the one recorded when ONTAP accepted our request started after
+	 * it (nothing ran then: ONTAP refuses an update while a transfer runs). That identity
+	 * decides, not end times: transfer.end_time has whole seconds, so ours may end in the
+	 * very second the previous one did. Without a uuid to compare, fall back to times. */
+	bool identified = empty(p->prior_transfer_uuid) || !empty(rel->transfer_uuid);
+	return mg_tamu_transfer_result(rel, identified ? NULL : p->previous_transfer_time, msg,
+				       msg_len, end_time_out, end_len);
 }

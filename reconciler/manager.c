@@ -11,6 +11,7 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/informer.h"
 #include "mirrorgate/log.h"
+#include "mirrorgate/reconcile_snapref.h"
 #include "pvc_protect.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"
@@ -23,6 +24,8 @@ struct mg_manager {
 	mg_manager_opts o;
 	mg_workqueue *q;
 	mg_informer *tmr_inf, *tamu_inf, *tsi_inf, *pvc_inf;
+	/* VolumeSnapshots and their contents: only to wake the TSIs that wait for them */
+	mg_informer *vs_inf, *vsc_inf;
 	mg_leader *leader;
 	mg_lease_k8s lease;
 	pthread_t workers[MAX_WORKERS];
@@ -66,6 +69,59 @@ HANDLERS(tamu)
 HANDLERS(tsi)
 HANDLERS(pvc)
 
+/* The TSIs waiting for VolumeSnapshot ns/name: re-read now rather than at their next
+ * backoff retry (up to --backoff-cap). */
+typedef struct tsi_wake {
+	mg_manager *m;
+	const char *ns, *vs_name;
+} tsi_wake;
+
+static int wake_one(void *ctx, const cJSON *tsi)
+{
+	tsi_wake *w = ctx;
+	if (mg_tsi_refers_to(tsi, w->ns, w->vs_name))
+		enqueue_obj(w->m, "tsi", tsi);
+	return 0;
+}
+
+static void wake_tsis(mg_manager *m, const char *ns, const char *vs_name)
+{
+	if (!m->tsi_inf || !ns || !vs_name)
+		return;
+	tsi_wake w = {m, ns, vs_name};
+	mg_informer_read_lock(m->tsi_inf);
+	mg_informer_each(m->tsi_inf, ns, wake_one, &w);
+	mg_informer_read_unlock(m->tsi_inf);
+}
+
+static void on_vs(void *ctx, const cJSON *vs)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(vs, "metadata");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
+	if (cJSON_IsString(ns) && cJSON_IsString(name))
+		wake_tsis(ctx, ns->valuestring, name->valuestring);
+}
+
+static void on_vs_update(void *ctx, const cJSON *o, const cJSON *n)
+{
+	(void)o;
+	on_vs(ctx, n);
+}
+
+static void on_vsc(void *ctx, const cJSON *vsc)
+{
+	const char *ns, *name;
+	if (mg_vsc_snapshot_ref(&ns, &name, vsc))
+		wake_tsis(ctx, ns, name);
+}
+
+static void on_vsc_update(void *ctx, const cJSON *o, const cJSON *n)
+{
+	(void)o;
+	on_vsc(ctx, n);
+}
+
 static void enqueue_all(mg_informer *inf, int (*fn)(void *, const cJSON *), void *ctx)
 {
 	if (!inf)
@@ -102,6 +158,8 @@ static bool may_act(void *ctx)
 	return mg_manager_leading(ctx);
 }
 
+/* The snapshot informers are left out on purpose: on a cluster without the snapshot CRDs
+ * their list gets 404 for ever, and TSIs still resolve at their backoff retries. */
 bool mg_manager_ready(void *manager)
 {
 	mg_manager *m = manager;
@@ -239,8 +297,12 @@ static void *chores(void *arg)
 		const struct {
 			const char *res;
 			mg_informer *inf;
-		} infs[] = {{"tmr", m->tmr_inf}, {"tamu", m->tamu_inf}, {"tsi", m->tsi_inf},
-			    {"pvc", m->pvc_inf}};
+		} infs[] = {{"tmr", m->tmr_inf},
+			    {"tamu", m->tamu_inf},
+			    {"tsi", m->tsi_inf},
+			    {"pvc", m->pvc_inf},
+			    {"volumesnapshot", m->vs_inf},
+			    {"volumesnapshotcontent", m->vsc_inf}};
 		for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 			const char *l[] = {"resource", infs[i].res, NULL};
 			mg_rmetrics_set(m->o.metrics, "mirrorgate_informer_lists", l,
@@ -304,6 +366,19 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	rc = mg_informer_new(&m->pvc_inf, m->o.kube, &mg_k8s_res_pvc, &io);
 	if (rc != 0)
 		goto fail;
+	mg_informer_handlers hv = {on_vs, on_vs_update, on_vs, m};
+	io.handlers = &hv;
+	rc = mg_informer_new(&m->vs_inf, m->o.kube, &mg_k8s_res_vs, &io);
+	if (rc != 0)
+		goto fail;
+	/* contents are cluster-scoped: their snapshot's namespace decides */
+	mg_informer_handlers hc = {on_vsc, on_vsc_update, NULL, m};
+	mg_informer_opts ioc = io;
+	ioc.ns = NULL;
+	ioc.handlers = &hc;
+	rc = mg_informer_new(&m->vsc_inf, m->o.kube, &mg_k8s_res_vsc, &ioc);
+	if (rc != 0)
+		goto fail;
 	snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
 		 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
 	if (m->o.leader_elect) {
@@ -319,7 +394,8 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 			goto fail;
 	}
 	if ((rc = mg_informer_start(m->tmr_inf)) != 0 || (rc = mg_informer_start(m->tamu_inf)) != 0 ||
-	    (rc = mg_informer_start(m->tsi_inf)) != 0 || (rc = mg_informer_start(m->pvc_inf)) != 0)
+	    (rc = mg_informer_start(m->tsi_inf)) != 0 || (rc = mg_informer_start(m->pvc_inf)) != 0 ||
+	    (rc = mg_informer_start(m->vs_inf)) != 0 || (rc = mg_informer_start(m->vsc_inf)) != 0)
 		goto fail;
 	for (; m->nworkers < m->o.workers; m->nworkers++)
 		if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
@@ -361,10 +437,18 @@ void mg_manager_stop(mg_manager *m)
 	if (m->chores_started)
 		pthread_join(m->chores, NULL);
 	mg_leader_free(m->leader);
+	/* six watch threads: ask them all first, so they stop in parallel */
+	mg_informer *infs[] = {m->tmr_inf, m->tamu_inf, m->tsi_inf,
+			       m->pvc_inf, m->vs_inf,   m->vsc_inf};
+	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
+		if (infs[i])
+			mg_informer_request_stop(infs[i]);
 	mg_informer_free(m->tmr_inf);
 	mg_informer_free(m->tamu_inf);
 	mg_informer_free(m->tsi_inf);
 	mg_informer_free(m->pvc_inf);
+	mg_informer_free(m->vs_inf);
+	mg_informer_free(m->vsc_inf);
 	mg_workqueue_free(m->q);
 	free(m);
 }

@@ -21,6 +21,12 @@ int mg_pvc_protect(const mg_rctx *c, const char *ns, const char *pvc, const char
 	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_pvc, ns, pvc, &st);
 	if (rc != 0)
 		return rc;
+	if (mg_kobj_deleting(obj)) {
+		/* a Terminating claim is being released: no finalizer or history goes back on
+		 * (the API server refuses new finalizers on it anyway) */
+		rc = 0;
+		goto out;
+	}
 	const cJSON *anns = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations");
 	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(anns, MG_ANN_REPLICATION_HISTORY);

@@ -32,6 +32,8 @@ typedef struct pass {
 	char local_handle[2 * MG_ONTAP_NAME_MAX];
 	char policy[MG_ONTAP_NAME_MAX], schedule[MG_ONTAP_NAME_MAX];
 	mg_mirror_target target;
+	bool pvc_deleting; /* the local PVC is Terminating */
+	char lookup_error[512]; /* ONTAP's reason when the volume look-up failed */
 	mg_rec_result *res;
 } pass;
 
@@ -404,9 +406,10 @@ static int resolve(pass *p, bool *resolved)
 	const mg_tmr_mapping *m = &p->tmr.mappings[0];
 	enum mg_resolve st;
 	char why[512], handle[256];
-	int rc = mg_volume_ref_resolve(p->c, p->ns, m->local_pvc_name, &p->target, &st, why,
-				       sizeof(why), handle, sizeof(handle));
+	int rc = mg_volume_ref_resolve_ex(p->c, p->ns, m->local_pvc_name, &p->target, &st, why,
+					  sizeof(why), handle, sizeof(handle), &p->pvc_deleting);
 	if (rc != 0) {
+		snprintf(p->lookup_error, sizeof(p->lookup_error), "%s", why);
 		retry(p, "resolve: %s", why);
 		return rc;
 	}
@@ -424,6 +427,29 @@ static int resolve(pass *p, bool *resolved)
 	snprintf(p->target.remote_path, sizeof(p->target.remote_path), "%s",
 		 nz(m->remote_volume_handle));
 	*resolved = true;
+	return 0;
+}
+
+/* The volume look-up that starts every pass failed: ONTAP refused (a 401 after a password
+ * rotation) or could not be reached, or the API server failed. Nothing is known about the
+ * relationship, so the state stays (H2); the TMR says why when ONTAP gave a reason, the
+ * error is counted and logged, and the pass is retried with backoff. */
+static int lookup_failed(pass *p, int rc)
+{
+	const char *why = p->lookup_error[0] ? p->lookup_error : mg_strerror(rc);
+	const char *l[] = {"controller", "tmr", NULL};
+	mg_rmetrics_inc(p->c->metrics, "mirrorgate_reconcile_errors_total", l, 1);
+	mg_warn("TMR volume look-up failed; retrying", "tmr", p->name, "namespace", p->ns,
+		"error", why, NULL);
+	retry(p, "resolve: %s", why);
+	if (!p->lookup_error[0])
+		return 0; /* the API server failed: a status write would fail the same way */
+	p->state_known = false;
+	set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; retrying", why);
+	int wrc = write_status(p);
+	if (wrc != 0)
+		mg_warn("could not report the look-up failure", "tmr", p->name, "error",
+			mg_strerror(wrc), NULL);
 	return 0;
 }
 
@@ -556,8 +582,21 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	bool resolved;
 	rc = resolve(&p, &resolved);
 	if (rc != 0) {
-		retry(&p, "resolve: %s", mg_strerror(rc));
-		rc = 0;
+		rc = lookup_failed(&p, rc);
+		goto out;
+	}
+	if (p.pvc_deleting) {
+		/* The claim is going: the PVC controller releases its relationship once and lets
+		 * the finalizer go. Establishing (and protecting) it again would undo that on
+		 * every resync while something else (a pod's pvc-protection) holds the claim. */
+		p.state_known = false;
+		set_msg(&p, "%s", MG_MSG_LOCAL_PVC_DELETING);
+		res->outcome = MG_REC_DONE;
+		rc = write_status(&p);
+		if (rc != 0) {
+			retry(&p, "status write: %s", mg_strerror(rc));
+			rc = 0;
+		}
 		goto out;
 	}
 	if (!resolved) {

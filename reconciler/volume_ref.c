@@ -3,15 +3,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kobj.h"
 #include "mirrorgate/err.h"
 
 int mg_volume_ref_resolve(const mg_rctx *c, const char *ns, const char *pvc_name,
 			  mg_mirror_target *t, enum mg_resolve *state, char *why, size_t why_len,
 			  char *handle, size_t handle_len)
 {
+	bool deleting;
+	return mg_volume_ref_resolve_ex(c, ns, pvc_name, t, state, why, why_len, handle,
+					handle_len, &deleting);
+}
+
+int mg_volume_ref_resolve_ex(const mg_rctx *c, const char *ns, const char *pvc_name,
+			     mg_mirror_target *t, enum mg_resolve *state, char *why,
+			     size_t why_len, char *handle, size_t handle_len, bool *pvc_deleting)
+{
 	mg_k8s_status st;
 	cJSON *pvc = NULL, *pv = NULL;
 	*state = MG_RESOLVE_DEFER;
+	*pvc_deleting = false;
 	why[0] = '\0';
 	if (handle_len)
 		handle[0] = '\0';
@@ -21,6 +32,7 @@ int mg_volume_ref_resolve(const mg_rctx *c, const char *ns, const char *pvc_name
 		if (rc != 0 && rc != MG_ENOTFOUND)
 			goto out;
 	}
+	*pvc_deleting = pvc && mg_kobj_deleting(pvc);
 	const char *pv_name = pvc ? mg_pvc_bound_pv(pvc) : NULL;
 	if (pv_name) {
 		rc = mg_k8s_get(&pv, c->kube, &mg_k8s_res_pv, NULL, pv_name, &st);

@@ -2,6 +2,7 @@
 #ifndef MG_RECONCILER_VOLUME_REF_H
 #define MG_RECONCILER_VOLUME_REF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mirror_ops.h"
@@ -13,5 +14,10 @@
 int mg_volume_ref_resolve(const mg_rctx *c, const char *ns, const char *pvc_name,
 			  mg_mirror_target *t, enum mg_resolve *state, char *why, size_t why_len,
 			  char *handle, size_t handle_len);
+/* The same, also telling whether the PVC has a deletionTimestamp (Terminating): a TMR must
+ * not mirror onto a claim that is going away. */
+int mg_volume_ref_resolve_ex(const mg_rctx *c, const char *ns, const char *pvc_name,
+			     mg_mirror_target *t, enum mg_resolve *state, char *why,
+			     size_t why_len, char *handle, size_t handle_len, bool *pvc_deleting);
 
 #endif

@@ -24,6 +24,10 @@
 #define MG_MSG_RELEASING "Releasing snapmirror metadata"
 #define MG_MSG_PVC_MISSING "Local PVC for TridentMirrorRelationship does not yet exist."
 #define MG_MSG_PV_MISSING "PV for local PVC for TridentMirrorRelationship does not yet exist."
+/* ours, not Trident's: Trident mirrors onto a Terminating claim again */
+#define MG_MSG_LOCAL_PVC_DELETING \
+	"Local PVC for TridentMirrorRelationship is being deleted; its relationship was " \
+	"released and is not mirrored again"
 #define MG_MSG_PV_NO_INTERNAL_NAME \
 	"PV for local PVC for TridentMirrorRelationship does not yet have an internal volume " \
 	"name set."

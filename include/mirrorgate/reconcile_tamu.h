@@ -62,7 +62,8 @@ typedef struct mg_tamu_progress {
 
 /* The next step of an In-progress TAMU. A transfer that was already running when the TAMU
  * came counts for nothing: success needs a transfer that started after our accepted request
- * to have ended (or, when the TAMU names a snapshot, that snapshot on the destination and a
+ * to have ended, known by its identity (a transfer.uuid other than prior_transfer_uuid), not
+ * by its whole-second end time, which may equal previousTransferTime (or, when the TAMU names a snapshot, that snapshot on the destination and a
  * transfer ended after previousTransferTime). SEND when nothing runs and ours was not
  * accepted yet; WAIT while any transfer runs; SUCCEED (end time in end_time_out) or FAIL
  * (msg). */

@@ -270,8 +270,8 @@ Test(reconciler_e2e_actions, tsi_gets_the_snapshot_handle_and_an_event)
 }
 
 /* The VolumeSnapshotContent appears after the TSI: the TSI is deferred without a status,
- * then resolved. With the tests' 1 s backoff cap this happens at the next retry; see the
- * KNOWN BUG test below for what happens with production backoff. */
+ * then resolved (through the watch, or with the tests' 1 s backoff cap at the next retry;
+ * tsi_notices_the_bound_content_through_a_watch shows the watch alone). */
 Test(reconciler_e2e_actions, tsi_deferred_until_the_content_is_bound)
 {
 	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
@@ -296,27 +296,12 @@ Test(reconciler_e2e_actions, tsi_deferred_until_the_content_is_bound)
 	rec_e2e_assert_no_loss(&E);
 }
 
-static bool known_started;
-
-static void known_teardown(void)
+/* The binary watches VolumeSnapshots and VolumeSnapshotContents: a TSI deferred because
+ * its VolumeSnapshot is not bound yet is re-read when the snapshot controller binds it, not
+ * at its next backoff retry (up to --backoff-cap, 5m by default). Here the backoff is 40 s:
+ * the handle arrives within 5 s of the binding only through the watch. */
+Test(reconciler_e2e_actions, tsi_notices_the_bound_content_through_a_watch)
 {
-	if (known_started)
-		teardown();
-}
-
-/* KNOWN BUG (reported, not fixed here: reconciler/manager.c would need VolumeSnapshot and
- * VolumeSnapshotContent informers, more than a one-line change): the binary watches TMR,
- * TAMU, TSI and PVC only. A TSI deferred because its VolumeSnapshot is not bound yet is
- * re-read only at its next backoff retry (up to --backoff-cap, 5m by default), not when the
- * snapshot controller binds the snapshot. Here the backoff is 20-40 s: the handle should
- * still arrive within 5 s of the binding. Runs only with MG_RUN_KNOWN_FAILURES=1. */
-Test(reconciler_e2e_known_bugs, tsi_notices_the_bound_content_through_a_watch,
-     .fini = known_teardown, .timeout = 120)
-{
-	if (!getenv("MG_RUN_KNOWN_FAILURES"))
-		cr_skip_test("KNOWN BUG, fails today; run with MG_RUN_KNOWN_FAILURES=1");
-	known_started = true;
-	setup();
 	static const char *const slow[] = {"--leader-elect", "false", "--backoff-base", "40s",
 					   "--backoff-cap", "40s", NULL};
 	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */

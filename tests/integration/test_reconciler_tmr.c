@@ -10,6 +10,7 @@
 #include "mirrorgate/k8s.h"
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
+#include "pvc_protect.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -253,5 +254,60 @@ Test(reconciler_tmr, h4_async_tmr_on_sync_backend_waits_for_the_snapshot)
 						"\"restore_to_snapshot\":\"snap-late\""),
 		     1, "the break restored to the promoted snapshot");
 	cr_expect(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-late"));
+	assert_no_loss();
+}
+
+static bool pvc_has_finalizer(const char *fin)
+{
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "data");
+	const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers");
+	bool has = false;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, f)
+		has = has || (cJSON_IsString(it) && strcmp(it->valuestring, fin) == 0);
+	cJSON_Delete(o);
+	return has;
+}
+
+/* A Terminating PVC (a pod's kubernetes.io/pvc-protection keeps it, its PV bound): its
+ * release runs once and our finalizer goes; TMR passes meanwhile neither create a new
+ * relationship onto the volume nor put the finalizer back, and say why on the TMR. Before
+ * the fix every pass re-established it and the PVC controller deleted it again. */
+Test(reconciler_tmr, terminating_pvc_is_released_once_and_not_mirrored_again)
+{
+	establish();
+	cr_assert(pvc_has_finalizer(MG_PVC_FINALIZER));
+	cJSON *p = cJSON_Parse("{\"metadata\":{\"finalizers\":[\"kubernetes.io/pvc-protection\",\""
+			       MG_PVC_FINALIZER "\"]}}");
+	mg_k8s_status st;
+	cr_assert_eq(mg_k8s_patch(NULL, E.k8s, &mg_k8s_res_pvc, "app", "data", NULL,
+				  MG_K8S_PATCH_MERGE, p, &st),
+		     0, "%s", st.message);
+	cJSON_Delete(p);
+	rec_env_delete(&E, &mg_k8s_res_pvc, "app", "data");
+	mg_rec_result res;
+	cr_assert_eq(mg_pvc_reconcile(&E.ctx_b, "app", "data", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_FORGET, "%s", res.reason);
+	cr_expect_not(pvc_has_finalizer(MG_PVC_FINALIZER));
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0), "released");
+	int creates = ontap_sim_count_requests(&E.ontap, NULL, "POST",
+					       "/api/snapmirror/relationships");
+	int deletes = ontap_sim_count_requests(&E.ontap, NULL, "DELETE", "/api/snapmirror/");
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "POST",
+					      "/api/snapmirror/relationships"),
+		     creates, "a relationship was created for a Terminating PVC");
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	cr_expect_not(pvc_has_finalizer(MG_PVC_FINALIZER), "our finalizer went back on");
+	cr_expect(pvc_has_finalizer("kubernetes.io/pvc-protection"), "still Terminating");
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "state"), "established");
+	cr_expect(strstr(rec_env_cond(&E, "app", "mirror", "message"), "is being deleted"), "%s",
+		  rec_env_cond(&E, "app", "mirror", "message"));
+	/* the PVC controller, called again, has nothing left to release */
+	cr_assert_eq(mg_pvc_reconcile(&E.ctx_b, "app", "data", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_FORGET);
+	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "DELETE", "/api/snapmirror/"),
+		     deletes, "released once");
 	assert_no_loss();
 }

@@ -13,6 +13,7 @@
 #include "mirrorgate/log.h"
 #include "mirrorgate/ontap_snapmirror.h"
 #include "reconciler_env.h"
+#include "rmetrics.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -291,5 +292,55 @@ Test(reconciler_faults, status_conflict_is_retried_without_losing_either_write)
 		cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "labels"), "team");
 	cr_expect(cJSON_IsString(lbl) && strcmp(lbl->valuestring, "storage") == 0);
 	cJSON_Delete(o);
+	assert_no_loss();
+}
+
+/* The volume look-up that starts every pass fails (ONTAP answers 401 after a password
+ * rotation): the TMR keeps its state (H2) and says why with the documented message, the
+ * error is counted and logged at warn, and the pass is retried; once ONTAP answers again
+ * the message clears. Before the fix the pass retried silently. */
+Test(reconciler_faults, volume_lookup_error_is_reported_not_silent)
+{
+	establish();
+	mg_rmetrics *m = NULL;
+	cr_assert_eq(mg_rmetrics_new(&m), 0);
+	E.ctx_b.metrics = m;
+	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
+			  "\"path\":\"/api/storage/volumes*\",\"count\":2,\"status\":401,"
+			  "\"code\":\"6691623\",\"message\":\"User is not authorized\"}");
+	char *logbuf = NULL;
+	size_t loglen = 0;
+	FILE *logs = open_memstream(&logbuf, &loglen);
+	cr_assert_not_null(logs);
+	mg_log_set_stream(logs);
+	int o1 = rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+	int o2 = rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+	mg_log_set_stream(stderr);
+	fclose(logs);
+	cr_expect_eq(o1, MG_REC_RETRY);
+	cr_expect_eq(o2, MG_REC_RETRY);
+	cr_expect_str_eq(cond("state"), "established", "a failed look-up is not a state (H2)");
+	cr_expect(strstr(cond("message"), "Could not read the SnapMirror relationship from ONTAP: "),
+		  "%s", cond("message"));
+	cr_expect(strstr(cond("message"), "not authorized"), "ONTAP's reason: %s",
+		  cond("message"));
+	cr_expect(strstr(logbuf, "\"level\":\"warn\"") &&
+			  strstr(logbuf, "TMR volume look-up failed"),
+		  "%s", logbuf);
+	free(logbuf);
+	char *text = NULL;
+	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
+	cr_expect(strstr(text, "mirrorgate_reconcile_errors_total{controller=\"tmr\"} 2"), "%s",
+		  text);
+	free(text);
+	char st[32];
+	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
+	cr_expect_str_eq(st, "snapmirrored", "nothing was done without the look-up");
+	/* ONTAP answers again: established, message cleared */
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
+	cr_expect_str_eq(cond("state"), "established");
+	cr_expect_str_eq(cond("message"), "");
+	E.ctx_b.metrics = NULL;
+	mg_rmetrics_free(m);
 	assert_no_loss();
 }

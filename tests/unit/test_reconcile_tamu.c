@@ -254,6 +254,32 @@ Test(reconcile_tamu, a_transfer_running_before_the_request_never_counts)
 	cr_expect_eq(progress(NULL, "", true, "", NULL, false), MG_TAMU_FAIL, "relationship gone");
 }
 
+/* ONTAP's transfer.end_time has whole seconds: ours may end in the second the previous
+ * transfer ended. Its uuid, not its end time, says it is ours. */
+Test(reconcile_tamu, a_new_transfer_ending_in_the_same_second_succeeds)
+{
+	const char *prev = "2026-11-25T10:05:00Z";
+	mg_ontap_relationship r = relu("success", "x2", prev);
+	cr_expect_eq(progress(&r, prev, true, "x1", NULL, false), MG_TAMU_SUCCEED,
+		     "another transfer, same end second: ours");
+	cr_expect_eq(progress(&r, prev, true, "x1", "snap-2", true), MG_TAMU_SUCCEED);
+	r = relu("success", "x1", prev);
+	cr_expect_eq(progress(&r, prev, true, "x1", NULL, false), MG_TAMU_WAIT,
+		     "the prior transfer itself is never ours");
+	/* the race fix stays: before our request was accepted nothing counts */
+	r = relu("success", "x2", prev);
+	cr_expect_eq(progress(&r, prev, false, NULL, NULL, false), MG_TAMU_SEND);
+	/* without a uuid to tell them apart, end times still decide */
+	r = relu("success", "", prev);
+	cr_expect_eq(progress(&r, prev, true, "x1", NULL, false), MG_TAMU_WAIT);
+	r = relu("success", "", "2026-11-25T10:05:01Z");
+	cr_expect_eq(progress(&r, prev, true, "x1", NULL, false), MG_TAMU_SUCCEED);
+	/* a new transfer that failed is a failure, whatever its end time */
+	r = relu("failed", "x2", prev);
+	r.healthy = false;
+	cr_expect_eq(progress(&r, prev, true, "x1", NULL, false), MG_TAMU_FAIL);
+}
+
 /* With a snapshot named: its presence on the destination plus a transfer ended after
  * previousTransferTime is enough, whichever transfer brought it. */
 Test(reconcile_tamu, named_snapshot_present_after_a_newer_transfer_succeeds)
