@@ -218,10 +218,18 @@ static void drive(pass *p, const drive_opts *o)
 			obs = rc != 0 ? MG_MIRROR_UNKNOWN
 			      : found ? mg_mirror_status_of(&rel)
 				      : MG_MIRROR_NONE;
-			if (rc != 0)
+			if (rc != 0) {
+				/* counted and logged like a failed volume look-up: both mean
+				 * ONTAP cannot be read, and both must show in an alert */
+				const char *l[] = {"controller", "tmr", NULL};
+				mg_rmetrics_inc(c->metrics, "mirrorgate_reconcile_errors_total", l,
+						1);
+				mg_warn("SnapMirror relationship read failed; retrying", "tmr",
+					p->name, "namespace", p->ns, "error", err.message, NULL);
 				set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; "
 					   "retrying",
 					err.message);
+			}
 			else if (obs == MG_MIRROR_UNKNOWN)
 				set_msg(p, "SnapMirror relationship is in state %s, which is not "
 					   "understood; retrying",

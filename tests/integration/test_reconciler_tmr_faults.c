@@ -78,6 +78,14 @@ Test(reconciler_faults, h2_failed_reads_never_look_promoted)
 	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
 			  "\"path\":\"/api/snapmirror/relationships*\",\"count\":3,\"status\":500,"
 			  "\"code\":\"8\",\"message\":\"internal error\"}");
+	mg_rmetrics *m = NULL;
+	cr_assert_eq(mg_rmetrics_new(&m), 0);
+	E.ctx_b.metrics = m;
+	char *logbuf = NULL;
+	size_t loglen = 0;
+	FILE *logs = open_memstream(&logbuf, &loglen);
+	cr_assert_not_null(logs);
+	mg_log_set_stream(logs);
 	for (int i = 0; i < 3; i++) {
 		cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
 		cr_expect_str_neq(cond("state"), "promoted");
@@ -85,6 +93,20 @@ Test(reconciler_faults, h2_failed_reads_never_look_promoted)
 		cr_expect(strstr(cond("message"), "Could not read the SnapMirror relationship"),
 			  "%s", cond("message"));
 	}
+	mg_log_set_stream(stderr);
+	fclose(logs);
+	/* each failed read is counted and logged, so that an alert can see ONTAP is unreadable */
+	cr_expect(strstr(logbuf, "\"level\":\"warn\"") &&
+			  strstr(logbuf, "SnapMirror relationship read failed"),
+		  "%s", logbuf);
+	free(logbuf);
+	char *text = NULL;
+	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
+	cr_expect(strstr(text, "mirrorgate_reconcile_errors_total{controller=\"tmr\"} 3"), "%s",
+		  text);
+	free(text);
+	E.ctx_b.metrics = NULL;
+	mg_rmetrics_free(m);
 	char st[32];
 	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
 	cr_expect_str_eq(st, "snapmirrored", "nothing was done on a failed read");
