@@ -34,13 +34,16 @@ struct mg_metric {
 
 struct mg_metrics {
 	pthread_mutex_t lock; /* guards the metric list, not the metrics' values */
+	unsigned flags;
 	mg_metric **metrics;
 	size_t len;
 	size_t cap;
 };
 
-int mg_metrics_new(mg_metrics **out)
+int mg_metrics_new_flags(mg_metrics **out, unsigned flags)
 {
+	if (flags & ~(MG_METRICS_EMPTY_BRACES | MG_METRICS_HIDE_EMPTY))
+		return MG_EINVAL;
 	mg_metrics *reg = calloc(1, sizeof(*reg));
 	if (!reg)
 		return MG_ENOMEM;
@@ -48,8 +51,14 @@ int mg_metrics_new(mg_metrics **out)
 		free(reg);
 		return MG_ENOMEM;
 	}
+	reg->flags = flags;
 	*out = reg;
 	return 0;
+}
+
+int mg_metrics_new(mg_metrics **out)
+{
+	return mg_metrics_new_flags(out, 0);
 }
 
 static void series_clear(series *s, size_t nlabels)
@@ -201,6 +210,77 @@ int mg_metrics_histogram(mg_metric **out, mg_metrics *reg, const char *name, con
 {
 	return add_metric(out, reg, METRIC_HISTOGRAM, name, help, label_names, nlabels, bounds,
 			  nbounds);
+}
+
+int mg_metrics_lookup(mg_metric **out, mg_metrics *reg, const char *name)
+{
+	if (!reg || !name)
+		return MG_EINVAL;
+	int rc = MG_ENOTFOUND;
+	pthread_mutex_lock(&reg->lock);
+	for (size_t i = 0; i < reg->len; i++) {
+		if (strcmp(reg->metrics[i]->name, name) == 0) {
+			*out = reg->metrics[i];
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg->lock);
+	return rc;
+}
+
+/* Label names are fixed at registration, so reading them needs no lock. */
+int mg_metric_values_from_pairs(const char **values, const mg_metric *m,
+				const char *const *pairs)
+{
+	if (!m || !values)
+		return MG_EINVAL;
+	size_t npairs = 0;
+	while (pairs && pairs[2 * npairs]) {
+		if (!pairs[2 * npairs + 1])
+			return MG_EINVAL;
+		npairs++;
+	}
+	if (npairs != m->nlabels)
+		return MG_EINVAL;
+	for (size_t i = 0; i < m->nlabels; i++) {
+		values[i] = NULL;
+		for (size_t j = 0; j < npairs; j++) {
+			if (strcmp(pairs[2 * j], m->labels[i]) == 0) {
+				values[i] = pairs[2 * j + 1];
+				break;
+			}
+		}
+		if (!values[i])
+			return MG_EINVAL;
+	}
+	return 0;
+}
+
+int mg_metric_drop(mg_metric *m, const char *label_name, const char *value)
+{
+	if (!m || !label_name || !value)
+		return MG_EINVAL;
+	size_t l = 0;
+	while (l < m->nlabels && strcmp(m->labels[l], label_name) != 0)
+		l++;
+	if (l == m->nlabels)
+		return MG_EINVAL;
+	int dropped = 0;
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->nseries;) {
+		if (strcmp(m->series[i].values[l], value) != 0) {
+			i++;
+			continue;
+		}
+		series_clear(&m->series[i], m->nlabels);
+		/* Shifting, not swapping with the last, keeps the rendering order stable. */
+		memmove(&m->series[i], &m->series[i + 1], (m->nseries - i - 1) * sizeof(series));
+		m->nseries--;
+		dropped++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return dropped;
 }
 
 /* Finds or creates the series for these label values; called with m->lock held. */
@@ -355,10 +435,14 @@ static void put_escaped(mg_strbuf *sb, const char *s, int quote)
 	}
 }
 
-static void put_labels(mg_strbuf *sb, const mg_metric *m, const series *s, const char *le)
+static void put_labels(mg_strbuf *sb, const mg_metric *m, const series *s, const char *le,
+		       unsigned flags)
 {
-	if (!m->nlabels && !le)
+	if (!m->nlabels && !le) {
+		if (flags & MG_METRICS_EMPTY_BRACES)
+			mg_strbuf_puts(sb, "{}");
 		return;
+	}
 	mg_strbuf_putc(sb, '{');
 	for (size_t i = 0; i < m->nlabels; i++) {
 		if (i)
@@ -378,13 +462,21 @@ static void put_labels(mg_strbuf *sb, const mg_metric *m, const series *s, const
 	mg_strbuf_putc(sb, '}');
 }
 
-static void render_metric(mg_strbuf *sb, mg_metric *m)
+static void render_metric(mg_strbuf *sb, mg_metric *m, unsigned flags)
 {
 	static const char *const type_names[] = {"counter", "gauge", "histogram"};
-	mg_strbuf_printf(sb, "# HELP %s ", m->name);
-	put_escaped(sb, m->help, 0);
-	mg_strbuf_printf(sb, "\n# TYPE %s %s\n", m->name, type_names[m->type]);
 	pthread_mutex_lock(&m->lock);
+	if ((flags & MG_METRICS_HIDE_EMPTY) && m->nseries == 0) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	/* No HELP line without help text: a metric registered without one stays terse. */
+	if (m->help[0]) {
+		mg_strbuf_printf(sb, "# HELP %s ", m->name);
+		put_escaped(sb, m->help, 0);
+		mg_strbuf_putc(sb, '\n');
+	}
+	mg_strbuf_printf(sb, "# TYPE %s %s\n", m->name, type_names[m->type]);
 	if (m->type != METRIC_HISTOGRAM && m->nlabels == 0 && m->nseries == 0) {
 		/* An unlabelled counter or gauge exists from registration on, at zero. */
 		mg_strbuf_printf(sb, "%s 0\n", m->name);
@@ -393,7 +485,7 @@ static void render_metric(mg_strbuf *sb, mg_metric *m)
 		const series *s = &m->series[i];
 		if (m->type != METRIC_HISTOGRAM) {
 			mg_strbuf_puts(sb, m->name);
-			put_labels(sb, m, s, NULL);
+			put_labels(sb, m, s, NULL, flags);
 			mg_strbuf_putc(sb, ' ');
 			put_number(sb, s->value);
 			mg_strbuf_putc(sb, '\n');
@@ -405,16 +497,16 @@ static void render_metric(mg_strbuf *sb, mg_metric *m)
 			put_number(&le, b < m->nbounds ? m->bounds[b] : INFINITY);
 			cumulative += s->counts[b];
 			mg_strbuf_printf(sb, "%s_bucket", m->name);
-			put_labels(sb, m, s, le.data ? le.data : "");
+			put_labels(sb, m, s, le.data ? le.data : "", flags);
 			mg_strbuf_printf(sb, " %llu\n", cumulative);
 			mg_strbuf_free(&le);
 		}
 		mg_strbuf_printf(sb, "%s_sum", m->name);
-		put_labels(sb, m, s, NULL);
+		put_labels(sb, m, s, NULL, flags);
 		mg_strbuf_putc(sb, ' ');
 		put_number(sb, s->sum);
 		mg_strbuf_printf(sb, "\n%s_count", m->name);
-		put_labels(sb, m, s, NULL);
+		put_labels(sb, m, s, NULL, flags);
 		mg_strbuf_printf(sb, " %llu\n", s->count);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -426,7 +518,7 @@ int mg_metrics_render(mg_strbuf *out, mg_metrics *reg)
 		return MG_EINVAL;
 	pthread_mutex_lock(&reg->lock);
 	for (size_t i = 0; i < reg->len; i++)
-		render_metric(out, reg->metrics[i]);
+		render_metric(out, reg->metrics[i], reg->flags);
 	pthread_mutex_unlock(&reg->lock);
 	return out->failed ? MG_ENOMEM : 0;
 }

@@ -1,30 +1,24 @@
+/* The reconciler's name-keyed view of the core registry (lib/metrics.c): a metric is
+ * registered on first use, with the label keys of that call and the type and help of its
+ * describe entry. Storage, escaping and rendering are the core's. */
 #include "rmetrics.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mirrorgate/err.h"
+#include "mirrorgate/metrics.h"
 #include "mirrorgate/strbuf.h"
 
 static const double k_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 #define NBUCKETS (sizeof(k_buckets) / sizeof(k_buckets[0]))
 
-typedef struct series {
-	char *name;
-	char *labels; /* rendered: key="value",... (may be "") */
-	double value;
-	bool histogram;
-	double sum;
-	unsigned long long count;
-	unsigned long long buckets[NBUCKETS];
-} series;
+enum op { OP_INC, OP_SET, OP_OBSERVE };
 
 struct mg_rmetrics {
-	pthread_mutex_t mu;
-	series *items;
-	size_t len, cap;
+	mg_metrics *reg;
+	pthread_mutex_t mu; /* guards descs */
 	const mg_rmetric_desc *descs;
 	size_t ndescs;
 };
@@ -38,6 +32,12 @@ int mg_rmetrics_new(mg_rmetrics **out)
 		free(m);
 		return MG_ENOMEM;
 	}
+	int rc = mg_metrics_new_flags(&m->reg, MG_METRICS_EMPTY_BRACES | MG_METRICS_HIDE_EMPTY);
+	if (rc != 0) {
+		pthread_mutex_destroy(&m->mu);
+		free(m);
+		return rc;
+	}
 	*out = m;
 	return 0;
 }
@@ -46,11 +46,7 @@ void mg_rmetrics_free(mg_rmetrics *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->len; i++) {
-		free(m->items[i].name);
-		free(m->items[i].labels);
-	}
-	free(m->items);
+	mg_metrics_free(m->reg);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
@@ -63,164 +59,95 @@ void mg_rmetrics_describe(mg_rmetrics *m, const mg_rmetric_desc *descs, size_t n
 	pthread_mutex_unlock(&m->mu);
 }
 
-static char *render_labels(const char *const *labels)
+/* The metric `name`, registered now if this is its first use. A described metric takes the
+ * described type; an undescribed one the type its first operation implies. */
+static int metric_for(mg_metric **out, mg_rmetrics *m, const char *name,
+		      const char *const *labels, enum op op)
 {
-	mg_strbuf sb = MG_STRBUF_INIT;
-	for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2) {
-		if (i)
-			mg_strbuf_putc(&sb, ',');
-		mg_strbuf_printf(&sb, "%s=\"", labels[i]);
-		for (const char *p = labels[i + 1]; *p; p++) {
-			if (*p == '\\' || *p == '"')
-				mg_strbuf_putc(&sb, '\\');
-			if (*p == '\n')
-				mg_strbuf_puts(&sb, "\\n");
-			else
-				mg_strbuf_putc(&sb, *p);
-		}
-		mg_strbuf_putc(&sb, '"');
+	int rc = mg_metrics_lookup(out, m->reg, name);
+	if (rc != MG_ENOTFOUND)
+		return rc;
+	const char *keys[MG_METRICS_MAX_LABELS];
+	size_t n = 0;
+	for (; labels && labels[2 * n]; n++) {
+		if (n == MG_METRICS_MAX_LABELS || !labels[2 * n + 1])
+			return MG_EINVAL;
+		keys[n] = labels[2 * n];
 	}
-	char *out = NULL;
-	if (mg_strbuf_detach(&sb, &out) != 0 || !out)
-		out = strdup("");
-	return out;
+	const char *type = op == OP_OBSERVE ? "histogram" : op == OP_SET ? "gauge" : "counter";
+	const char *help = NULL;
+	pthread_mutex_lock(&m->mu);
+	for (size_t d = 0; d < m->ndescs; d++) {
+		if (strcmp(m->descs[d].name, name) == 0) {
+			type = m->descs[d].type;
+			help = m->descs[d].help;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (strcmp(type, "histogram") == 0)
+		rc = mg_metrics_histogram(out, m->reg, name, help, keys, n, k_buckets, NBUCKETS);
+	else if (strcmp(type, "gauge") == 0)
+		rc = mg_metrics_gauge(out, m->reg, name, help, keys, n);
+	else
+		rc = mg_metrics_counter(out, m->reg, name, help, keys, n);
+	if (rc == MG_EEXIST) /* another thread registered it first */
+		rc = mg_metrics_lookup(out, m->reg, name);
+	return rc;
 }
 
-/* Locked. NULL on ENOMEM (the sample is dropped: metrics never fail a reconcile). */
-static series *find_or_add(mg_rmetrics *m, const char *name, const char *const *labels,
-			   bool histogram)
+/* A sample that cannot be recorded (ENOMEM, a caller's label mistake) is dropped: metrics
+ * never fail a reconcile. */
+static void record(mg_rmetrics *m, const char *name, const char *const *labels, enum op op,
+		   double v)
 {
-	char *l = render_labels(labels);
-	if (!l)
-		return NULL;
-	for (size_t i = 0; i < m->len; i++)
-		if (strcmp(m->items[i].name, name) == 0 && strcmp(m->items[i].labels, l) == 0) {
-			free(l);
-			return &m->items[i];
-		}
-	if (m->len == m->cap) {
-		size_t n = m->cap ? m->cap * 2 : 32;
-		series *p = realloc(m->items, n * sizeof(*p));
-		if (!p) {
-			free(l);
-			return NULL;
-		}
-		m->items = p;
-		m->cap = n;
-	}
-	series *s = &m->items[m->len];
-	memset(s, 0, sizeof(*s));
-	s->name = strdup(name);
-	if (!s->name) {
-		free(l);
-		return NULL;
-	}
-	s->labels = l;
-	s->histogram = histogram;
-	m->len++;
-	return s;
+	if (!m || !name)
+		return;
+	mg_metric *metric = NULL;
+	const char *values[MG_METRICS_MAX_LABELS];
+	if (metric_for(&metric, m, name, labels, op) != 0 ||
+	    mg_metric_values_from_pairs(values, metric, labels) != 0)
+		return;
+	if (op == OP_INC)
+		(void)mg_metric_inc(metric, values, v);
+	else if (op == OP_SET)
+		(void)mg_metric_set(metric, values, v);
+	else
+		(void)mg_metric_observe(metric, values, v);
 }
 
 void mg_rmetrics_inc(mg_rmetrics *m, const char *name, const char *const *labels, double by)
 {
-	if (!m)
-		return;
-	pthread_mutex_lock(&m->mu);
-	series *s = find_or_add(m, name, labels, false);
-	if (s)
-		s->value += by;
-	pthread_mutex_unlock(&m->mu);
+	record(m, name, labels, OP_INC, by);
 }
 
 void mg_rmetrics_set(mg_rmetrics *m, const char *name, const char *const *labels, double value)
 {
-	if (!m)
-		return;
-	pthread_mutex_lock(&m->mu);
-	series *s = find_or_add(m, name, labels, false);
-	if (s)
-		s->value = value;
-	pthread_mutex_unlock(&m->mu);
-}
-
-void mg_rmetrics_drop(mg_rmetrics *m, const char *name, const char *key, const char *value)
-{
-	if (!m)
-		return;
-	const char *const kv[] = {key, value, NULL};
-	char *needle = render_labels(kv);
-	if (!needle)
-		return;
-	pthread_mutex_lock(&m->mu);
-	for (size_t i = 0; i < m->len;) {
-		series *s = &m->items[i];
-		if (strcmp(s->name, name) == 0 && strstr(s->labels, needle)) {
-			free(s->name);
-			free(s->labels);
-			m->items[i] = m->items[--m->len];
-			continue;
-		}
-		i++;
-	}
-	pthread_mutex_unlock(&m->mu);
-	free(needle);
+	record(m, name, labels, OP_SET, value);
 }
 
 void mg_rmetrics_observe(mg_rmetrics *m, const char *name, const char *const *labels,
 			double seconds)
 {
-	if (!m)
-		return;
-	pthread_mutex_lock(&m->mu);
-	series *s = find_or_add(m, name, labels, true);
-	if (s) {
-		s->sum += seconds;
-		s->count++;
-		for (size_t b = 0; b < NBUCKETS; b++)
-			if (seconds <= k_buckets[b])
-				s->buckets[b]++;
-	}
-	pthread_mutex_unlock(&m->mu);
+	record(m, name, labels, OP_OBSERVE, seconds);
 }
 
-static int cmp_series(const void *a, const void *b)
+void mg_rmetrics_drop(mg_rmetrics *m, const char *name, const char *key, const char *value)
 {
-	const series *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-	return c ? c : strcmp(x->labels, y->labels);
+	mg_metric *metric = NULL;
+	/* a metric never used has no series to drop */
+	if (m && name && mg_metrics_lookup(&metric, m->reg, name) == 0)
+		(void)mg_metric_drop(metric, key, value);
 }
 
 int mg_rmetrics_render(mg_rmetrics *m, char **out)
 {
+	if (!m || !out)
+		return MG_EINVAL;
 	mg_strbuf sb = MG_STRBUF_INIT;
-	pthread_mutex_lock(&m->mu);
-	qsort(m->items, m->len, sizeof(*m->items), cmp_series);
-	const char *last = NULL;
-	for (size_t i = 0; i < m->len; i++) {
-		series *s = &m->items[i];
-		if (!last || strcmp(last, s->name) != 0) {
-			for (size_t d = 0; d < m->ndescs; d++)
-				if (strcmp(m->descs[d].name, s->name) == 0)
-					mg_strbuf_printf(&sb, "# HELP %s %s\n# TYPE %s %s\n", s->name,
-							 m->descs[d].help, s->name, m->descs[d].type);
-			last = s->name;
-		}
-		const char *sep = s->labels[0] ? "," : "";
-		if (!s->histogram) {
-			mg_strbuf_printf(&sb, "%s{%s} %.17g\n", s->name, s->labels, s->value);
-			continue;
-		}
-		for (size_t b = 0; b < NBUCKETS; b++)
-			mg_strbuf_printf(&sb, "%s_bucket{%s%sle=\"%g\"} %llu\n", s->name, s->labels, sep,
-					 k_buckets[b], s->buckets[b]);
-		mg_strbuf_printf(&sb, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", s->name, s->labels, sep,
-				 s->count);
-		mg_strbuf_printf(&sb, "%s_sum{%s} %.17g\n%s_count{%s} %llu\n", s->name, s->labels,
-				 s->sum, s->name, s->labels, s->count);
-	}
-	pthread_mutex_unlock(&m->mu);
-	int rc = mg_strbuf_detach(&sb, out);
-	if (rc == 0 && !*out)
-		*out = strdup("");
-	return rc == 0 && *out ? 0 : MG_ENOMEM;
+	int rc = mg_metrics_render(&sb, m->reg);
+	if (rc == 0)
+		rc = mg_strbuf_detach(&sb, out);
+	mg_strbuf_free(&sb);
+	return rc;
 }

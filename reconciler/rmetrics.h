@@ -1,6 +1,8 @@
-/* A small Prometheus registry for the reconciler: counters and gauges keyed by a metric
- * name and a rendered label set, histograms of durations, and the text exposition format.
- * Thread-safe. Label values are escaped when rendered. */
+/* The reconciler's metrics: a name-keyed adapter over the core registry
+ * (mirrorgate/metrics.h), which stores, escapes and renders them. A metric is registered on
+ * its first use with that call's label keys; later calls must use the same keys (in any
+ * order) or their sample is dropped. Thread-safe. Unlabelled series render as `name{} v`,
+ * and a metric with no series (never used, or all dropped) is not rendered. */
 #ifndef MG_RECONCILER_RMETRICS_H
 #define MG_RECONCILER_RMETRICS_H
 
@@ -20,7 +22,9 @@ void mg_rmetrics_drop(mg_rmetrics *m, const char *name, const char *key, const c
 void mg_rmetrics_observe(mg_rmetrics *m, const char *name, const char *const *labels,
 			double seconds);
 
-/* HELP/TYPE lines come from this table: metrics not listed here are rendered untyped. */
+/* HELP and TYPE come from this table (borrowed; call before the metrics are used). A metric
+ * not listed has no HELP line and the type of its first use: inc a counter, set a gauge,
+ * observe a histogram. */
 typedef struct mg_rmetric_desc {
 	const char *name, *type, *help;
 } mg_rmetric_desc;

@@ -150,3 +150,150 @@ Test(metrics, concurrent_increments_are_not_lost)
 	cr_assert_float_eq(v, 20000.0, 1e-9);
 	mg_metrics_free(reg);
 }
+
+/* A deleted object's series leave the exposition; others, including one whose value starts
+ * with the dropped one, stay, and the freed room can be used again. */
+Test(metrics, drop_removes_every_series_with_the_value)
+{
+	mg_metrics *reg = NULL;
+	mg_metric *g = NULL;
+	const char *l[] = {"tmr", "state"};
+	cr_assert_eq(mg_metrics_new(&reg), 0);
+	cr_assert_eq(mg_metrics_gauge(&g, reg, "mg_state", "State.", l, 2), 0);
+	const char *a1[] = {"app/m", "established"}, *a2[] = {"app/m", "promoted"},
+		   *b[] = {"app/m2", "established"}, *q[] = {"x\"y", "failed"};
+	cr_assert_eq(mg_metric_set(g, a1, 1), 0);
+	cr_assert_eq(mg_metric_set(g, b, 1), 0);
+	cr_assert_eq(mg_metric_set(g, a2, 0), 0);
+	cr_assert_eq(mg_metric_set(g, q, 1), 0);
+	cr_assert_eq(mg_metric_drop(g, "tmr", "app/m"), 2);
+	cr_assert_eq(mg_metric_drop(g, "tmr", "app/m"), 0, "nothing left to drop");
+	cr_assert_eq(mg_metric_drop(g, "state", "failed"), 1, "any label, raw (unescaped) value");
+	cr_assert_eq(mg_metric_drop(g, "nope", "app/m"), MG_EINVAL);
+	cr_assert_eq(mg_metric_drop(g, NULL, "app/m"), MG_EINVAL);
+	cr_assert_eq(mg_metric_drop(NULL, "tmr", "app/m"), MG_EINVAL);
+	double v = 0;
+	cr_assert_eq(mg_metric_value(&v, g, a1), MG_ENOTFOUND);
+	cr_assert_eq(mg_metric_value(&v, g, b), 0);
+	char *text = render(reg);
+	cr_assert_str_eq(text, "# HELP mg_state State.\n"
+			       "# TYPE mg_state gauge\n"
+			       "mg_state{tmr=\"app/m2\",state=\"established\"} 1\n");
+	free(text);
+	/* set again after a drop: a fresh series, not the old value */
+	cr_assert_eq(mg_metric_inc(g, a1, 2), 0);
+	cr_assert_eq(mg_metric_value(&v, g, a1), 0);
+	cr_assert_float_eq(v, 2.0, 1e-9);
+	mg_metrics_free(reg);
+}
+
+Test(metrics, drop_frees_room_under_the_series_bound)
+{
+	mg_metrics *reg = NULL;
+	mg_metric *g = NULL;
+	const char *l[] = {"k"};
+	cr_assert_eq(mg_metrics_new(&reg), 0);
+	cr_assert_eq(mg_metrics_gauge(&g, reg, "g", "", l, 1), 0);
+	char name[32];
+	for (int i = 0; i < MG_METRICS_MAX_SERIES; i++) {
+		snprintf(name, sizeof(name), "v%d", i);
+		const char *vals[] = {name};
+		cr_assert_eq(mg_metric_set(g, vals, i), 0);
+	}
+	const char *more[] = {"more"};
+	cr_assert_eq(mg_metric_set(g, more, 1), MG_ETOOBIG);
+	cr_assert_eq(mg_metric_drop(g, "k", "v7"), 1);
+	cr_assert_eq(mg_metric_set(g, more, 1), 0);
+	const char *v8[] = {"v8"};
+	double v = 0;
+	cr_assert_eq(mg_metric_value(&v, g, v8), 0, "the shift kept the other series");
+	cr_assert_float_eq(v, 8.0, 1e-9);
+	mg_metrics_free(reg);
+}
+
+/* The reconciler's rendering: `name{}` for unlabelled series, and a metric without series
+ * (never set, or every series dropped: a deleted TMR's gauges) is not rendered at all. */
+Test(metrics, empty_braces_and_hidden_empty_metrics)
+{
+	mg_metrics *reg = NULL;
+	mg_metric *leader = NULL, *never = NULL, *tmr = NULL, *h = NULL, *c = NULL;
+	const char *l[] = {"tmr"};
+	const double bounds[] = {0.25, 1};
+	cr_assert_eq(mg_metrics_new_flags(&reg, 0x80), MG_EINVAL, "unknown flags");
+	cr_assert_eq(mg_metrics_new_flags(&reg, MG_METRICS_EMPTY_BRACES | MG_METRICS_HIDE_EMPTY),
+		     0);
+	cr_assert_eq(mg_metrics_gauge(&leader, reg, "leader", "1 while leading.", NULL, 0), 0);
+	cr_assert_eq(mg_metrics_gauge(&never, reg, "never", "Never set.", NULL, 0), 0);
+	cr_assert_eq(mg_metrics_gauge(&tmr, reg, "tmr_healthy", "Healthy.", l, 1), 0);
+	cr_assert_eq(mg_metrics_histogram(&h, reg, "d_seconds", NULL, NULL, 0, bounds, 2), 0);
+	cr_assert_eq(mg_metrics_counter(&c, reg, "c_total", NULL, NULL, 0), 0);
+	char *text = render(reg);
+	cr_assert_str_eq(text, "", "nothing has a series yet");
+	free(text);
+	const char *m[] = {"app/m\n"};
+	cr_assert_eq(mg_metric_set(leader, NULL, 1), 0);
+	cr_assert_eq(mg_metric_set(tmr, m, 1), 0);
+	cr_assert_eq(mg_metric_observe(h, NULL, 0.3), 0);
+	cr_assert_eq(mg_metric_inc(c, NULL, 1), 0);
+	text = render(reg);
+	cr_assert_str_eq(text, "# HELP leader 1 while leading.\n"
+			       "# TYPE leader gauge\n"
+			       "leader{} 1\n"
+			       "# HELP tmr_healthy Healthy.\n"
+			       "# TYPE tmr_healthy gauge\n"
+			       "tmr_healthy{tmr=\"app/m\\n\"} 1\n"
+			       "# TYPE d_seconds histogram\n"
+			       "d_seconds_bucket{le=\"0.25\"} 0\n"
+			       "d_seconds_bucket{le=\"1\"} 1\n"
+			       "d_seconds_bucket{le=\"+Inf\"} 1\n"
+			       "d_seconds_sum{} 0.3\n"
+			       "d_seconds_count{} 1\n"
+			       "# TYPE c_total counter\n"
+			       "c_total{} 1\n");
+	free(text);
+	cr_assert_eq(mg_metric_drop(tmr, "tmr", "app/m\n"), 1);
+	text = render(reg);
+	cr_assert_null(strstr(text, "tmr_healthy"), "a gauge whose series are gone leaves: %s",
+		       text);
+	cr_assert(strstr(text, "leader{} 1\n"), "%s", text);
+	free(text);
+	mg_metrics_free(reg);
+}
+
+Test(metrics, lookup_and_values_from_pairs)
+{
+	mg_metrics *reg = NULL;
+	mg_metric *c = NULL, *found = NULL, *u = NULL;
+	const char *l[] = {"controller", "outcome"};
+	cr_assert_eq(mg_metrics_new(&reg), 0);
+	cr_assert_eq(mg_metrics_lookup(&found, reg, "r_total"), MG_ENOTFOUND);
+	cr_assert_eq(mg_metrics_counter(&c, reg, "r_total", "R.", l, 2), 0);
+	cr_assert_eq(mg_metrics_counter(&u, reg, "u_total", "U.", NULL, 0), 0);
+	cr_assert_eq(mg_metrics_lookup(&found, reg, "r_total"), 0);
+	cr_assert_eq(found, c);
+	cr_assert_eq(mg_metrics_lookup(&found, NULL, "r_total"), MG_EINVAL);
+	const char *values[MG_METRICS_MAX_LABELS];
+	const char *in_order[] = {"controller", "tmr", "outcome", "done", NULL};
+	const char *swapped[] = {"outcome", "retry", "controller", "tsi", NULL};
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, in_order), 0);
+	cr_assert_str_eq(values[0], "tmr");
+	cr_assert_str_eq(values[1], "done");
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, swapped), 0, "any order");
+	cr_assert_str_eq(values[0], "tsi");
+	cr_assert_str_eq(values[1], "retry");
+	const char *missing[] = {"controller", "tmr", NULL};
+	const char *extra[] = {"controller", "tmr", "outcome", "done", "x", "y", NULL};
+	const char *wrong[] = {"controller", "tmr", "result", "done", NULL};
+	const char *dup[] = {"controller", "tmr", "controller", "tsi", NULL};
+	const char *odd[] = {"controller", "tmr", "outcome", NULL};
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, missing), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, extra), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, wrong), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, dup), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, odd), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, c, NULL), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, u, NULL), 0, "no labels, no pairs");
+	cr_assert_eq(mg_metric_values_from_pairs(values, u, in_order), MG_EINVAL);
+	cr_assert_eq(mg_metric_values_from_pairs(values, NULL, NULL), MG_EINVAL);
+	mg_metrics_free(reg);
+}
