@@ -30,11 +30,13 @@ struct mg_metric {
 	series *series;
 	size_t nseries;
 	size_t cap;
+	size_t max_series;
 };
 
 struct mg_metrics {
 	pthread_mutex_t lock; /* guards the metric list, not the metrics' values */
 	unsigned flags;
+	size_t max_series; /* for metrics registered from now on */
 	mg_metric **metrics;
 	size_t len;
 	size_t cap;
@@ -52,6 +54,7 @@ int mg_metrics_new_flags(mg_metrics **out, unsigned flags)
 		return MG_ENOMEM;
 	}
 	reg->flags = flags;
+	reg->max_series = MG_METRICS_MAX_SERIES;
 	*out = reg;
 	return 0;
 }
@@ -59,6 +62,16 @@ int mg_metrics_new_flags(mg_metrics **out, unsigned flags)
 int mg_metrics_new(mg_metrics **out)
 {
 	return mg_metrics_new_flags(out, 0);
+}
+
+int mg_metrics_set_max_series(mg_metrics *reg, size_t max)
+{
+	if (!reg || !max)
+		return MG_EINVAL;
+	pthread_mutex_lock(&reg->lock);
+	reg->max_series = max;
+	pthread_mutex_unlock(&reg->lock);
+	return 0;
 }
 
 static void series_clear(series *s, size_t nlabels)
@@ -165,6 +178,7 @@ static int add_metric(mg_metric **out, mg_metrics *reg, enum metric_type type, c
 	}
 
 	pthread_mutex_lock(&reg->lock);
+	m->max_series = reg->max_series;
 	for (size_t i = 0; i < reg->len; i++) {
 		if (strcmp(reg->metrics[i]->name, name) == 0) {
 			pthread_mutex_unlock(&reg->lock);
@@ -302,7 +316,7 @@ static int get_series(series **out, mg_metric *m, const char *const *values)
 			return 0;
 		}
 	}
-	if (m->nseries >= MG_METRICS_MAX_SERIES)
+	if (m->nseries >= m->max_series)
 		return MG_ETOOBIG;
 	if (m->nseries == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 8;

@@ -14,6 +14,10 @@
 static const double k_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 #define NBUCKETS (sizeof(k_buckets) / sizeof(k_buckets[0]))
 
+/* The per-TMR gauges have one series per live TMR (dropped when it is deleted): room for
+ * far more TMRs than a cluster holds, while still bounding a label bug. */
+#define MAX_SERIES 65536
+
 enum op { OP_INC, OP_SET, OP_OBSERVE };
 
 struct mg_rmetrics {
@@ -33,7 +37,10 @@ int mg_rmetrics_new(mg_rmetrics **out)
 		return MG_ENOMEM;
 	}
 	int rc = mg_metrics_new_flags(&m->reg, MG_METRICS_EMPTY_BRACES | MG_METRICS_HIDE_EMPTY);
+	if (rc == 0)
+		rc = mg_metrics_set_max_series(m->reg, MAX_SERIES);
 	if (rc != 0) {
+		mg_metrics_free(m->reg);
 		pthread_mutex_destroy(&m->mu);
 		free(m);
 		return rc;

@@ -3,8 +3,9 @@
  *
  * The registry owns its metrics; a metric handle is borrowed and valid until the registry
  * is freed. Series (one per distinct label-value tuple) are created on first use, so a
- * label with unbounded values (a uid, an object name) must never be used: the caller picks
- * labels from small fixed sets (kind, operation, verdict, rule ID). */
+ * label with unbounded values (a uid) must never be used: the caller picks labels from small
+ * fixed sets (kind, operation, verdict, rule ID), or from live objects whose series it drops
+ * (mg_metric_drop) when the object goes away. */
 #ifndef MIRRORGATE_METRICS_H
 #define MIRRORGATE_METRICS_H
 
@@ -13,8 +14,8 @@
 #include "mirrorgate/strbuf.h"
 
 #define MG_METRICS_MAX_LABELS 8
-/* A metric refuses new series past this many (the update returns MG_ETOOBIG), so that a
- * caller bug cannot grow memory without bound. */
+/* By default a metric refuses new series past this many (the update returns MG_ETOOBIG),
+ * so that a caller bug cannot grow memory without bound. */
 #define MG_METRICS_MAX_SERIES 1024
 
 typedef struct mg_metrics mg_metrics;
@@ -30,6 +31,9 @@ typedef struct mg_metric mg_metric;
 int mg_metrics_new(mg_metrics **out);
 /* `flags`: MG_METRICS_* above. */
 int mg_metrics_new_flags(mg_metrics **out, unsigned flags);
+/* The series bound of metrics registered from now on (at least 1). A registry labelled by
+ * object (one series per TMR, dropped when it is deleted) needs more than the default. */
+int mg_metrics_set_max_series(mg_metrics *reg, size_t max);
 void mg_metrics_free(mg_metrics *reg);
 
 /* Registers a metric. `name` must be a valid Prometheus metric name and unique in the

@@ -297,3 +297,27 @@ Test(metrics, lookup_and_values_from_pairs)
 	cr_assert_eq(mg_metric_values_from_pairs(values, NULL, NULL), MG_EINVAL);
 	mg_metrics_free(reg);
 }
+
+Test(metrics, series_bound_is_per_registry)
+{
+	mg_metrics *reg = NULL;
+	mg_metric *small = NULL, *big = NULL;
+	const char *l[] = {"k"};
+	cr_assert_eq(mg_metrics_new(&reg), 0);
+	cr_assert_eq(mg_metrics_set_max_series(reg, 0), MG_EINVAL);
+	cr_assert_eq(mg_metrics_set_max_series(NULL, 5), MG_EINVAL);
+	cr_assert_eq(mg_metrics_set_max_series(reg, 2), 0);
+	cr_assert_eq(mg_metrics_gauge(&small, reg, "small", "", l, 1), 0);
+	cr_assert_eq(mg_metrics_set_max_series(reg, 3), 0);
+	cr_assert_eq(mg_metrics_gauge(&big, reg, "big", "", l, 1), 0);
+	const char *v[][1] = {{"a"}, {"b"}, {"c"}, {"d"}};
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(mg_metric_set(small, v[i], 1), 0);
+		cr_assert_eq(mg_metric_set(big, v[i], 1), 0);
+	}
+	cr_assert_eq(mg_metric_set(small, v[2], 1), MG_ETOOBIG, "registered under the old bound");
+	cr_assert_eq(mg_metric_set(big, v[2], 1), 0);
+	cr_assert_eq(mg_metric_set(big, v[3], 1), MG_ETOOBIG);
+	cr_assert_eq(mg_metric_set(small, v[0], 2), 0, "an existing series still updates");
+	mg_metrics_free(reg);
+}
