@@ -6,6 +6,20 @@
 #include "mirrorgate/err.h"
 #include "mirrorgate/metrics.h"
 
+static void expect_value(mg_metric *m, const char *const *labels, double want)
+{
+	double v = 0;
+	cr_assert_eq(mg_metric_value(&v, m, labels), 0);
+	cr_assert_float_eq(v, want, 1e-9);
+}
+
+static mg_metrics *new_registry(void)
+{
+	mg_metrics *reg = NULL;
+	cr_assert_eq(mg_metrics_new(&reg), 0);
+	return reg;
+}
+
 static char *render(mg_metrics *reg)
 {
 	mg_strbuf sb = MG_STRBUF_INIT;
@@ -17,10 +31,9 @@ static char *render(mg_metrics *reg)
 
 Test(metrics, counter_with_labels_renders_exposition_format)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *c = NULL;
 	const char *labels[] = {"kind", "verdict"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_counter(&c, reg, "mg_requests_total", "Requests.", labels, 2), 0);
 	const char *a[] = {"PVC", "allowed"}, *b[] = {"TMR", "denied"};
 	cr_assert_eq(mg_metric_inc(c, a, 1), 0);
@@ -42,10 +55,9 @@ Test(metrics, counter_with_labels_renders_exposition_format)
 
 Test(metrics, unlabelled_gauge_and_escaping)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *g = NULL, *e = NULL;
 	const char *l[] = {"path"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_gauge(&g, reg, "mg_expiry_seconds", "Line1\nback\\slash", NULL, 0),
 		     0);
 	cr_assert_eq(mg_metrics_gauge(&e, reg, "mg_esc", "x", l, 1), 0);
@@ -66,11 +78,10 @@ Test(metrics, unlabelled_gauge_and_escaping)
 
 Test(metrics, histogram_buckets_are_cumulative)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *h = NULL;
 	const double bounds[] = {0.0005, 0.001, 0.5};
 	const char *l[] = {"webhook"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_histogram(&h, reg, "mg_latency_seconds", "Latency.", l, 1, bounds, 3),
 		     0);
 	const char *v[] = {"validate"};
@@ -92,11 +103,10 @@ Test(metrics, histogram_buckets_are_cumulative)
 
 Test(metrics, misuse_is_refused)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *m = NULL, *dup = NULL, *g = NULL;
 	const double bad_bounds[] = {1, 1};
 	const char *le[] = {"le"}, *bad[] = {"0abc"}, *ok[] = {"kind"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_counter(&m, reg, "bad-name", "", NULL, 0), MG_EINVAL);
 	cr_assert_eq(mg_metrics_counter(&m, reg, "x_total", "", le, 1), MG_EINVAL);
 	cr_assert_eq(mg_metrics_counter(&m, reg, "x_total", "", bad, 1), MG_EINVAL);
@@ -134,9 +144,8 @@ static void *hammer(void *arg)
 
 Test(metrics, concurrent_increments_are_not_lost)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	const char *l[] = {"t"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_counter(&g_shared, reg, "c_total", "", l, 1), 0);
 	pthread_t th[4];
 	char *names[] = {"a", "b", "a", "b"};
@@ -144,10 +153,8 @@ Test(metrics, concurrent_increments_are_not_lost)
 		cr_assert_eq(pthread_create(&th[i], NULL, hammer, names[i]), 0);
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	double v = 0;
 	const char *a[] = {"a"};
-	cr_assert_eq(mg_metric_value(&v, g_shared, a), 0);
-	cr_assert_float_eq(v, 20000.0, 1e-9);
+	expect_value(g_shared, a, 20000.0);
 	mg_metrics_free(reg);
 }
 
@@ -155,10 +162,9 @@ Test(metrics, concurrent_increments_are_not_lost)
  * with the dropped one, stay, and the freed room can be used again. */
 Test(metrics, drop_removes_every_series_with_the_value)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *g = NULL;
 	const char *l[] = {"tmr", "state"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_gauge(&g, reg, "mg_state", "State.", l, 2), 0);
 	const char *a1[] = {"app/m", "established"}, *a2[] = {"app/m", "promoted"},
 		   *b[] = {"app/m2", "established"}, *q[] = {"x\"y", "failed"};
@@ -174,7 +180,7 @@ Test(metrics, drop_removes_every_series_with_the_value)
 	cr_assert_eq(mg_metric_drop(NULL, "tmr", "app/m"), MG_EINVAL);
 	double v = 0;
 	cr_assert_eq(mg_metric_value(&v, g, a1), MG_ENOTFOUND);
-	cr_assert_eq(mg_metric_value(&v, g, b), 0);
+	expect_value(g, b, 1);
 	char *text = render(reg);
 	cr_assert_str_eq(text, "# HELP mg_state State.\n"
 			       "# TYPE mg_state gauge\n"
@@ -182,17 +188,15 @@ Test(metrics, drop_removes_every_series_with_the_value)
 	free(text);
 	/* set again after a drop: a fresh series, not the old value */
 	cr_assert_eq(mg_metric_inc(g, a1, 2), 0);
-	cr_assert_eq(mg_metric_value(&v, g, a1), 0);
-	cr_assert_float_eq(v, 2.0, 1e-9);
+	expect_value(g, a1, 2);
 	mg_metrics_free(reg);
 }
 
 Test(metrics, drop_frees_room_under_the_series_bound)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *g = NULL;
 	const char *l[] = {"k"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_gauge(&g, reg, "g", "", l, 1), 0);
 	char name[32];
 	for (int i = 0; i < MG_METRICS_MAX_SERIES; i++) {
@@ -205,9 +209,7 @@ Test(metrics, drop_frees_room_under_the_series_bound)
 	cr_assert_eq(mg_metric_drop(g, "k", "v7"), 1);
 	cr_assert_eq(mg_metric_set(g, more, 1), 0);
 	const char *v8[] = {"v8"};
-	double v = 0;
-	cr_assert_eq(mg_metric_value(&v, g, v8), 0, "the shift kept the other series");
-	cr_assert_float_eq(v, 8.0, 1e-9);
+	expect_value(g, v8, 8); /* the shift kept the other series */
 	mg_metrics_free(reg);
 }
 
@@ -262,10 +264,9 @@ Test(metrics, empty_braces_and_hidden_empty_metrics)
 
 Test(metrics, lookup_and_values_from_pairs)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *c = NULL, *found = NULL, *u = NULL;
 	const char *l[] = {"controller", "outcome"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_lookup(&found, reg, "r_total"), MG_ENOTFOUND);
 	cr_assert_eq(mg_metrics_counter(&c, reg, "r_total", "R.", l, 2), 0);
 	cr_assert_eq(mg_metrics_counter(&u, reg, "u_total", "U.", NULL, 0), 0);
@@ -300,10 +301,9 @@ Test(metrics, lookup_and_values_from_pairs)
 
 Test(metrics, series_bound_is_per_registry)
 {
-	mg_metrics *reg = NULL;
+	mg_metrics *reg = new_registry();
 	mg_metric *small = NULL, *big = NULL;
 	const char *l[] = {"k"};
-	cr_assert_eq(mg_metrics_new(&reg), 0);
 	cr_assert_eq(mg_metrics_set_max_series(reg, 0), MG_EINVAL);
 	cr_assert_eq(mg_metrics_set_max_series(NULL, 5), MG_EINVAL);
 	cr_assert_eq(mg_metrics_set_max_series(reg, 2), 0);
