@@ -63,6 +63,16 @@ static int split(const char *path, char segs[SEG_MAX][SEG_LEN], int *n)
 	return 0;
 }
 
+static bool gv_served(const ksim_types *t, const char *group, const char *version)
+{
+	for (size_t k = 0; k < t->len; k++)
+		if (strcmp(t->items[k]->group, group) == 0 &&
+		    strcmp(t->items[k]->version, version) == 0)
+			return true;
+	return false;
+}
+
+/* -1: not a resource path kube-sim serves; -2: its group/version is not served at all. */
 static int parse_route(const ksim_types *t, const char *path, struct route *rt)
 {
 	char segs[SEG_MAX][SEG_LEN];
@@ -82,6 +92,8 @@ static int parse_route(const ksim_types *t, const char *path, struct route *rt)
 	} else {
 		return -1;
 	}
+	if (!gv_served(t, group, version))
+		return -2;
 	if (n - i >= 3 && strcmp(segs[i], "namespaces") == 0 &&
 	    !(n - i == 3 && (strcmp(segs[i + 2], "status") == 0 ||
 			     strcmp(segs[i + 2], "finalize") == 0) &&
@@ -1019,7 +1031,15 @@ out:
 void ksim_api(ksim_req *rq, ksim_resp *rs)
 {
 	struct route rt;
-	if (parse_route(&rq->srv->types, rq->path, &rt) != 0) {
+	int prc = parse_route(&rq->srv->types, rq->path, &rt);
+	if (prc == -2) {
+		/* An unserved group (a CRD not installed) falls through the API server's whole
+		 * delegation chain to Go's http.NotFound: plain text, not a Status. Clients
+		 * must cope with both. */
+		ksim_resp_page_not_found(rs);
+		return;
+	}
+	if (prc != 0) {
 		ksim_resp_status(rs, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}

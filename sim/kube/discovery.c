@@ -165,7 +165,7 @@ void ksim_discovery(ksim_req *rq, ksim_resp *rs, bool *handled)
 					ksim_resp_json(rs, 200, e);
 					return;
 				}
-			*handled = false;
+			ksim_resp_page_not_found(rs);
 			return;
 		}
 		if (strchr(slash + 1, '/') || (size_t)(slash - rest) >= sizeof(g) ||
@@ -181,6 +181,8 @@ void ksim_discovery(ksim_req *rq, ksim_resp *rs, bool *handled)
 			ksim_resp_json(rs, 200, list);
 			return;
 		}
+		ksim_resp_page_not_found(rs);
+		return;
 	}
 	*handled = false;
 }

@@ -41,6 +41,10 @@ int ksim_types_add_crd(ksim_types *t, const cJSON *crd, char *why, size_t why_le
 int ksim_types_load_dir(ksim_types *t, const char *dir, char *why, size_t why_len);
 const ksim_res *ksim_types_find(const ksim_types *t, const char *group, const char *version,
 				const char *resource);
+/* Stops serving the built-in kind spec ("GROUP/RESOURCE", or "RESOURCE" for the core
+ * group), as on a cluster where its CRD is not installed. Called before any object is
+ * stored. MG_ENOTFOUND (with why) when no built-in matches; namespaces cannot go. */
+int ksim_types_remove(ksim_types *t, const char *spec, char *why, size_t why_len);
 void ksim_types_free(ksim_types *t);
 /* "apps/v1" or "v1" */
 char *ksim_res_api_version(const ksim_res *r);
@@ -133,6 +137,9 @@ typedef struct ksim_options {
 	/* the built-in provisioner's backends (prov.h), or NULL for none; kept alive by the
 	 * caller while the server runs */
 	const struct ksim_prov_config *provisioner;
+	/* built-in kinds not served ("GROUP/RESOURCE"); --crds may serve them again */
+	const char *const *without;
+	size_t nwithout;
 } ksim_options;
 
 typedef struct ksim_server {
@@ -176,6 +183,9 @@ const char *ksim_query(const ksim_req *rq, const char *key);
 /* A metav1.Status body. */
 void ksim_resp_status(ksim_resp *rs, int code, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* What the API server answers for a path no handler claims (an unserved group: a CRD
+ * not installed): Go's http.NotFound, plain text "404 page not found", not a Status. */
+void ksim_resp_page_not_found(ksim_resp *rs);
 /* Takes ownership of j. */
 void ksim_resp_json(ksim_resp *rs, int code, cJSON *j);
 /* Adds a Warning header; under memory exhaustion it is dropped (and logged). */

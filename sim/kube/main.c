@@ -33,6 +33,9 @@ static void usage(FILE *f)
 	      "  --snapshot F           write the whole state as JSON to F after each change\n"
 	      "  --provisioner F        run the built-in Trident-like provisioner with the ONTAP\n"
 	      "                         backends in F (YAML; docs/kube-sim.md)\n"
+	      "  --without-resource GROUP/RESOURCE  do not serve this built-in kind (404, as\n"
+	      "                         without its CRD), e.g.\n"
+	      "                         snapshot.storage.k8s.io/volumesnapshots; repeatable\n"
 	      "  --log-level L          debug, info, warn, error\n",
 	      f);
 }
@@ -101,8 +104,10 @@ int main(int argc, char **argv)
 	opt.history = 1000;
 	opt.bookmark_ms = 5000;
 	enum { O_ADDR = 1, O_PORT, O_PORTFILE, O_KCFG, O_CA, O_CRDS, O_TOKEN, O_TOKENFILE,
-	       O_HIST, O_BM, O_SNAP, O_LOG, O_PROV, O_HELP };
+	       O_HIST, O_BM, O_SNAP, O_LOG, O_PROV, O_WITHOUT, O_HELP };
 	const char *prov_file = NULL;
+	const char *without[32];
+	opt.without = without;
 	static const struct option longopts[] = {
 		{"address", required_argument, NULL, O_ADDR},
 		{"port", required_argument, NULL, O_PORT},
@@ -117,6 +122,7 @@ int main(int argc, char **argv)
 		{"snapshot", required_argument, NULL, O_SNAP},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"provisioner", required_argument, NULL, O_PROV},
+		{"without-resource", required_argument, NULL, O_WITHOUT},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0}};
 	int c;
@@ -134,6 +140,13 @@ int main(int argc, char **argv)
 		case O_BM: opt.bookmark_ms = parse_long(optarg, 10, 3600000, "--bookmark-interval-ms"); break;
 		case O_SNAP: opt.snapshot = optarg; break;
 		case O_PROV: prov_file = optarg; break;
+		case O_WITHOUT:
+			if (opt.nwithout == sizeof(without) / sizeof(without[0])) {
+				fprintf(stderr, "kube-sim: too many --without-resource flags\n");
+				return 2;
+			}
+			without[opt.nwithout++] = optarg;
+			break;
 		case O_LOG: {
 			enum mg_log_level l;
 			if (mg_log_parse_level(optarg, &l) != 0) {
@@ -150,6 +163,20 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
+	}
+	/* A kind that is not a removable built-in is a usage error, found before anything starts. */
+	for (size_t i = 0; i < opt.nwithout; i++) {
+		ksim_types probe;
+		char twhy[256] = "";
+		int trc = ksim_types_init(&probe);
+		if (trc == 0)
+			trc = ksim_types_remove(&probe, without[i], twhy, sizeof(twhy));
+		ksim_types_free(&probe);
+		if (trc != 0) {
+			fprintf(stderr, "kube-sim: --without-resource %s: %s\n", without[i],
+				twhy[0] ? twhy : mg_strerror(trc));
+			return 2;
+		}
 	}
 	/* The provisioner's file is checked before anything starts: a bad one is a clear exit. */
 	ksim_prov_config prov_cfg = {0};

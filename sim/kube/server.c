@@ -94,6 +94,14 @@ void ksim_resp_status(ksim_resp *rs, int code, const char *reason, const char *f
 	ksim_resp_json(rs, code, s);
 }
 
+void ksim_resp_page_not_found(ksim_resp *rs)
+{
+	free(rs->body);
+	rs->body = mg_strdup("404 page not found\n");
+	rs->code = rs->body ? 404 : 500;
+	rs->ctype = "text/plain; charset=utf-8";
+}
+
 void ksim_resp_warn(ksim_resp *rs, const char *text)
 {
 	char *copy = mg_strdup(text);
@@ -292,6 +300,9 @@ int ksim_server_start(ksim_server **out, const ksim_options *opt, char *why, siz
 	srv->opt = *opt;
 	if ((rc = ksim_types_init(&srv->types)) != 0)
 		goto fail;
+	for (size_t i = 0; i < opt->nwithout; i++)
+		if ((rc = ksim_types_remove(&srv->types, opt->without[i], why, why_len)) != 0)
+			goto fail;
 	if (opt->crd_dir && (rc = ksim_types_load_dir(&srv->types, opt->crd_dir, why, why_len)) != 0)
 		goto fail;
 	if ((rc = ksim_store_init(&srv->store, opt->history)) != 0)

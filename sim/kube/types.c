@@ -273,6 +273,32 @@ const ksim_res *ksim_types_find(const ksim_types *t, const char *group, const ch
 	return NULL;
 }
 
+int ksim_types_remove(ksim_types *t, const char *spec, char *why, size_t why_len)
+{
+	const char *slash = strrchr(spec, '/');
+	const char *resource = slash ? slash + 1 : spec;
+	size_t glen = slash ? (size_t)(slash - spec) : 0;
+	/* Without namespaces kube-sim could not scope anything: no API server lacks them. */
+	if (glen == 0 && strcmp(resource, "namespaces") == 0) {
+		snprintf(why, why_len, "namespaces cannot be removed");
+		return MG_EINVAL;
+	}
+	for (size_t i = 0; i < t->len; i++) {
+		ksim_res *r = t->items[i];
+		if (r->crd || strlen(r->group) != glen || strncmp(r->group, spec, glen) != 0 ||
+		    strcmp(r->resource, resource) != 0)
+			continue;
+		res_free(r);
+		memmove(&t->items[i], &t->items[i + 1], (t->len - i - 1) * sizeof(t->items[0]));
+		t->len--;
+		return 0;
+	}
+	snprintf(why, why_len, "no built-in resource \"%s\" (want GROUP/RESOURCE, e.g. "
+			       "snapshot.storage.k8s.io/volumesnapshots)",
+		 spec);
+	return MG_ENOTFOUND;
+}
+
 char *ksim_res_api_version(const ksim_res *r)
 {
 	if (!r->group[0])
