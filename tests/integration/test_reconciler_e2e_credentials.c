@@ -40,9 +40,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rec_proc_stop(&R, true);
-	rec_proc_cleanup(&R);
-	rec_env_stop(&E);
+	rec_e2e_stop_with_proc(&E, &R);
 }
 
 TestSuite(reconciler_e2e_credentials, .init = setup, .fini = teardown, .timeout = 120);

@@ -20,16 +20,12 @@ static rec_proc R;
 
 static void setup(void)
 {
-	rec_e2e_start(&E, NULL);
-	memset(&R, 0, sizeof(R));
-	rec_e2e_config(&E, &R);
+	rec_e2e_start_with_config(&E, &R, NULL);
 }
 
 static void teardown(void)
 {
-	rec_proc_stop(&R, true);
-	rec_proc_cleanup(&R);
-	rec_env_stop(&E);
+	rec_e2e_stop_with_proc(&E, &R);
 }
 
 TestSuite(reconciler_e2e_deletion, .init = setup, .fini = teardown, .timeout = 120);

@@ -26,16 +26,12 @@ static const char *const k_no_snapshots[] = {
 
 static void setup(void)
 {
-	rec_e2e_start(&E, k_no_snapshots);
-	memset(&R, 0, sizeof(R));
-	rec_e2e_config(&E, &R);
+	rec_e2e_start_with_config(&E, &R, k_no_snapshots);
 }
 
 static void teardown(void)
 {
-	rec_proc_stop(&R, true);
-	rec_proc_cleanup(&R);
-	rec_env_stop(&E);
+	rec_e2e_stop_with_proc(&E, &R);
 }
 
 TestSuite(reconciler_nosnap, .init = setup, .fini = teardown, .timeout = 120);

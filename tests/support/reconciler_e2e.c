@@ -204,3 +204,18 @@ void rec_e2e_assert_no_loss(rec_env *e)
 	cr_expect_eq(rec_env_ledger(e, &text), 0, "data-loss ledger: %s", text);
 	free(text);
 }
+
+void rec_e2e_start_with_config_at(rec_env *e, rec_proc *p, const char *bin_dir,
+				  const char *source_dir, const char *const *kube_extra)
+{
+	rec_e2e_start_at(e, bin_dir, source_dir, kube_extra);
+	memset(p, 0, sizeof(*p));
+	rec_e2e_config(e, p);
+}
+
+void rec_e2e_stop_with_proc(rec_env *e, rec_proc *p)
+{
+	rec_proc_stop(p, true);
+	rec_proc_cleanup(p);
+	rec_env_stop(e);
+}

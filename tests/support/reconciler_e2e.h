@@ -29,6 +29,13 @@ void rec_e2e_restart_kube_at(rec_env *e, const char *bin_dir, const char *source
 	rec_e2e_restart_kube_at((e), MG_BIN_DIR, MG_SOURCE_DIR, (extra))
 /* rec_proc_config for the destination backend (cluster-b, svm-b, admin / password-b). */
 void rec_e2e_config(rec_env *e, rec_proc *p);
+/* The usual suite start: rec_e2e_start, then a configured (not started) reconciler p. */
+void rec_e2e_start_with_config_at(rec_env *e, rec_proc *p, const char *bin_dir,
+				  const char *source_dir, const char *const *kube_extra);
+#define rec_e2e_start_with_config(e, p, kube_extra)                                            \
+	rec_e2e_start_with_config_at((e), (p), MG_BIN_DIR, MG_SOURCE_DIR, (kube_extra))
+/* The usual suite end: kills the reconciler p (if running), removes its files, stops e. */
+void rec_e2e_stop_with_proc(rec_env *e, rec_proc *p);
 
 /* vol_src (RW, one client write) on cluster-a, an empty DP vol_dst on cluster-b, and the
  * bound PVC app/data whose PV names vol_dst. */
