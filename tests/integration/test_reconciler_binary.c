@@ -48,7 +48,7 @@ TestSuite(reconciler_binary, .init = setup, .fini = teardown, .timeout = 120);
 
 static void volumes(void)
 {
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 }
 
 static bool wait_state(const char *state, long timeout_ms)

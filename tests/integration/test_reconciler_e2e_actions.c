@@ -52,7 +52,7 @@ static bool has_finalizer(const mg_k8s_resource *r, const char *name)
 
 static void start_and_establish(void)
 {
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
 	cr_assert(rec_e2e_wait_state(&E, "app", "mirror", "established", 20000),
@@ -159,7 +159,7 @@ Test(reconciler_e2e_actions, tamu_deleted_while_in_progress_goes_away_without_ab
 
 Test(reconciler_e2e_actions, tamu_for_a_tmr_not_established_fails_with_tridents_message)
 {
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	/* the baseline hangs: the TMR stays "establishing" */
 	rec_env_fault(&E, "{\"type\":\"transfer\",\"mode\":\"hang\"}");
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
@@ -241,7 +241,7 @@ static const char *tsi_handle(void)
 
 Test(reconciler_e2e_actions, tsi_gets_the_snapshot_handle_and_an_event)
 {
-	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
+	rec_env_mirror_pair(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
 	volume_snapshot();
 	bound_content();
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
@@ -270,7 +270,7 @@ Test(reconciler_e2e_actions, tsi_gets_the_snapshot_handle_and_an_event)
  * tsi_notices_the_bound_content_through_a_watch shows the watch alone). */
 Test(reconciler_e2e_actions, tsi_deferred_until_the_content_is_bound)
 {
-	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
+	rec_env_mirror_pair(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
 	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);
 	volume_snapshot();
@@ -300,7 +300,7 @@ Test(reconciler_e2e_actions, tsi_notices_the_bound_content_through_a_watch)
 {
 	static const char *const slow[] = {"--leader-elect", "false", "--backoff-base", "40s",
 					   "--backoff-cap", "40s", NULL};
-	rec_e2e_volumes(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
+	rec_env_mirror_pair(&E); /* the handle's volume: PV pv-app-data, vol_dst on svm-b */
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", slow);
 	volume_snapshot();
 	rec_env_create(&E, &mg_k8s_res_tsi, "app", TSI);

@@ -172,7 +172,7 @@ static void assert_recovered(void)
 Test(reconciler_e2e_credentials, rotated_file_is_reread_and_garbage_keeps_the_old_client)
 {
 	rec_e2e_config(&E, &R);
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	second_pair();
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
@@ -207,7 +207,7 @@ Test(reconciler_e2e_credentials, secret_volume_data_symlink_swap_is_reread)
 {
 	rec_proc_config_secret(&R, E.ontap.clusters[1].url, "svm-b", E.ontap.ca_file, "admin",
 			       "password-b");
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	second_pair();
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
@@ -235,7 +235,7 @@ Test(reconciler_e2e_credentials, secret_volume_data_symlink_swap_is_reread)
 Test(reconciler_e2e_credentials, refused_credentials_are_reported)
 {
 	rec_e2e_config(&E, &R);
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", k_extra);
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
 	cr_assert(rec_e2e_wait_state(&E, "app", "mirror", "established", 20000), "see %s", R.log);

@@ -38,7 +38,7 @@ static const char *const k_resync[] = {"--resync-period", "1s", "--leader-elect"
 
 static void start_and_establish_with(const char *const *extra)
 {
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "r1", extra);
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
 	cr_assert(rec_e2e_wait_state(&E, "app", "mirror", "established", 20000),

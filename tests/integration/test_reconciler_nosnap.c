@@ -82,7 +82,7 @@ static int max_attempts(double ms)
 
 Test(reconciler_nosnap, ready_establishes_and_defers_a_tsi_without_a_hot_loop)
 {
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 	/* the kinds are really gone from this kube-sim */
 	mg_k8s_status st;
 	cJSON *vs = NULL;

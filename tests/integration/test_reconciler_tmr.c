@@ -44,10 +44,7 @@ static void assert_no_loss(void)
 /* Source volume with data on A; DP volume on B behind PVC app/data; TMR established. */
 static void establish(void)
 {
-	rec_env_volume(&E, 0, "vol_src", "rw");
-	rec_env_write(&E, 0, "svm-a:vol_src");
-	rec_env_volume(&E, 1, "vol_dst", "dp");
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_env_mirror_pair(&E);
 	rec_env_create(&E, &mg_k8s_res_tmr, "app",
 		       TMR("mirror", "established", "    remoteVolumeHandle: svm-a:vol_src\n"));
 	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000);
@@ -176,10 +173,7 @@ static void establish_with(const char *backend_policy, const char *tmr_policy,
 			   const char *settled_state)
 {
 	snprintf(E.backend_b.policy, sizeof(E.backend_b.policy), "%s", backend_policy);
-	rec_env_volume(&E, 0, "vol_src", "rw");
-	rec_env_write(&E, 0, "svm-a:vol_src");
-	rec_env_volume(&E, 1, "vol_dst", "dp");
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_env_mirror_pair(&E);
 	char yaml[1024];
 	snprintf(yaml, sizeof(yaml),
 		 "apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"

@@ -50,10 +50,7 @@ static void assert_no_loss(void)
 
 static void volumes(void)
 {
-	rec_env_volume(&E, 0, "vol_src", "rw");
-	rec_env_write(&E, 0, "svm-a:vol_src");
-	rec_env_volume(&E, 1, "vol_dst", "dp");
-	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_env_mirror_pair(&E);
 }
 
 static void establish(void)

@@ -33,7 +33,7 @@ Test(reconciler_valgrind, binary_is_memcheck_clean, .fini = stop, .timeout = 240
 	started = true;
 	rec_e2e_start(&E, NULL);
 	rec_e2e_config(&E, &R);
-	rec_e2e_volumes(&E);
+	rec_env_mirror_pair(&E);
 
 	static const char *const vg[] = {"valgrind", "--quiet", "--leak-check=full",
 					 "--errors-for-leak-kinds=definite,indirect",

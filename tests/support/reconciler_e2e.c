@@ -70,14 +70,6 @@ void rec_e2e_config(rec_env *e, rec_proc *p)
 			"password-b");
 }
 
-void rec_e2e_volumes(rec_env *e)
-{
-	rec_env_volume(e, 0, "vol_src", "rw");
-	rec_env_write(e, 0, "svm-a:vol_src");
-	rec_env_volume(e, 1, "vol_dst", "dp");
-	rec_env_pvc(e, "app", "data", "vol_dst");
-}
-
 bool rec_e2e_wait_state(rec_env *e, const char *ns, const char *name, const char *state,
 			long timeout_ms)
 {

@@ -37,10 +37,6 @@ void rec_e2e_start_with_config_at(rec_env *e, rec_proc *p, const char *bin_dir,
 /* The usual suite end: kills the reconciler p (if running), removes its files, stops e. */
 void rec_e2e_stop_with_proc(rec_env *e, rec_proc *p);
 
-/* vol_src (RW, one client write) on cluster-a, an empty DP vol_dst on cluster-b, and the
- * bound PVC app/data whose PV names vol_dst. */
-void rec_e2e_volumes(rec_env *e);
-
 void rec_e2e_nap(long ms);
 /* Polls (every 100 ms, at most timeout_ms) until the TMR's condition state is `state`. */
 bool rec_e2e_wait_state(rec_env *e, const char *ns, const char *name, const char *state,

@@ -406,3 +406,11 @@ void rec_env_delete(rec_env *e, const mg_k8s_resource *r, const char *ns, const 
 	int rc = mg_k8s_delete(e->k8s, r, ns, name, NULL, NULL, &st);
 	cr_assert(rc == 0 || rc == MG_ENOTFOUND, "delete %s: %s", name, mg_strerror(rc));
 }
+
+void rec_env_mirror_pair(rec_env *e)
+{
+	rec_env_volume(e, 0, "vol_src", "rw");
+	rec_env_write(e, 0, "svm-a:vol_src");
+	rec_env_volume(e, 1, "vol_dst", "dp");
+	rec_env_pvc(e, "app", "data", "vol_dst");
+}

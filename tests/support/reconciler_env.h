@@ -33,6 +33,9 @@ void rec_env_stop(rec_env *e);
 
 /* ONTAP volume through the API: cluster 0 = a, 1 = b; type "rw" or "dp". */
 void rec_env_volume(rec_env *e, int cluster, const char *name, const char *type);
+/* The usual pair: vol_src (RW, one client write) on cluster-a, an empty DP vol_dst on
+ * cluster-b, and the bound PVC app/data whose PV names vol_dst. */
+void rec_env_mirror_pair(rec_env *e);
 /* A client write on a RW volume (bumps its generation); returns the generation. */
 long rec_env_write(rec_env *e, int cluster, const char *path);
 /* Snapshot on a RW volume through the API. */
