@@ -292,16 +292,22 @@ static void setup_b(void)
 	started = true;
 }
 
+/* The claim binds, and its FlexVol on svm-b is a DP volume. */
+static void expect_bound_dp(cluster_side *side, const char *claim)
+{
+	wait_bound(side, claim);
+	char internal[256], type[16] = "";
+	internal_for(side, claim, internal, sizeof(internal));
+	cr_assert(cluster_env_volume(&E, 1, "svm-b", internal, type, sizeof(type)));
+	cr_expect_str_eq(type, "dp");
+}
+
 Test(kube_provisioner, mirror_destination_is_a_dp_volume)
 {
 	setup_b();
 	tmr(&E.b, "mirror", "established", "data", "svm-a:trident_pvc_src");
 	pvc(&E.b, "data", "1Gi", "trident", "mirror");
-	wait_bound(&E.b, "data");
-	char internal[256], type[16] = "";
-	internal_for(&E.b, "data", internal, sizeof(internal));
-	cr_assert(cluster_env_volume(&E, 1, "svm-b", internal, type, sizeof(type)));
-	cr_expect_str_eq(type, "dp");
+	expect_bound_dp(&E.b, "data");
 	assert_no_loss();
 }
 
@@ -313,11 +319,7 @@ Test(kube_provisioner, missing_tmr_fails_then_succeeds_when_it_appears)
 		  failure(&E.b, "data"));
 	cr_expect_eq(cluster_env_count_volumes(&E, 1, ""), 0);
 	tmr(&E.b, "mirror", "established", "data", "svm-a:trident_pvc_src");
-	wait_bound(&E.b, "data");
-	char internal[256], type[16] = "";
-	internal_for(&E.b, "data", internal, sizeof(internal));
-	cr_assert(cluster_env_volume(&E, 1, "svm-b", internal, type, sizeof(type)));
-	cr_expect_str_eq(type, "dp");
+	expect_bound_dp(&E.b, "data");
 	assert_no_loss();
 }
 
@@ -327,11 +329,7 @@ Test(kube_provisioner, h7_annotation_to_a_promoted_tmr_still_makes_a_dp_volume)
 	setup_b();
 	tmr(&E.b, "mirror", "promoted", "other", NULL);
 	pvc(&E.b, "data", "1Gi", "trident", "mirror");
-	wait_bound(&E.b, "data");
-	char internal[256], type[16] = "";
-	internal_for(&E.b, "data", internal, sizeof(internal));
-	cr_assert(cluster_env_volume(&E, 1, "svm-b", internal, type, sizeof(type)));
-	cr_expect_str_eq(type, "dp");
+	expect_bound_dp(&E.b, "data");
 	assert_no_loss();
 }
 
