@@ -48,6 +48,42 @@ static void assert_no_loss(void)
 	free(text);
 }
 
+/* What the destination reconciler logs and counts while a few passes run. */
+typedef struct observed {
+	mg_rmetrics *metrics;
+	char *log;
+	size_t len;
+	FILE *stream;
+} observed;
+
+static void observe_start(observed *o)
+{
+	memset(o, 0, sizeof(*o));
+	cr_assert_eq(mg_rmetrics_new(&o->metrics), 0);
+	E.ctx_b.metrics = o->metrics;
+	o->stream = open_memstream(&o->log, &o->len);
+	cr_assert_not_null(o->stream);
+	mg_log_set_stream(o->stream);
+}
+
+/* Ends the observation: a warn line with `warn` was logged and the TMR controller counted
+ * `errors` errors. */
+static void observe_stop_expect(observed *o, const char *warn, int errors)
+{
+	mg_log_set_stream(stderr);
+	fclose(o->stream);
+	E.ctx_b.metrics = NULL;
+	cr_expect(strstr(o->log, "\"level\":\"warn\"") && strstr(o->log, warn), "%s", o->log);
+	free(o->log);
+	char *text = NULL, want[128];
+	cr_assert_eq(mg_rmetrics_render(o->metrics, &text), 0);
+	snprintf(want, sizeof(want), "mirrorgate_reconcile_errors_total{controller=\"tmr\"} %d",
+		 errors);
+	cr_expect(strstr(text, want), "want %s in %s", want, text);
+	free(text);
+	mg_rmetrics_free(o->metrics);
+}
+
 static void volumes(void)
 {
 	rec_env_mirror_pair(&E);
@@ -75,14 +111,8 @@ Test(reconciler_faults, h2_failed_reads_never_look_promoted)
 	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
 			  "\"path\":\"/api/snapmirror/relationships*\",\"count\":3,\"status\":500,"
 			  "\"code\":\"8\",\"message\":\"internal error\"}");
-	mg_rmetrics *m = NULL;
-	cr_assert_eq(mg_rmetrics_new(&m), 0);
-	E.ctx_b.metrics = m;
-	char *logbuf = NULL;
-	size_t loglen = 0;
-	FILE *logs = open_memstream(&logbuf, &loglen);
-	cr_assert_not_null(logs);
-	mg_log_set_stream(logs);
+	observed ob;
+	observe_start(&ob);
 	for (int i = 0; i < 3; i++) {
 		cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
 		cr_expect_str_neq(cond("state"), "promoted");
@@ -90,20 +120,8 @@ Test(reconciler_faults, h2_failed_reads_never_look_promoted)
 		cr_expect(strstr(cond("message"), "Could not read the SnapMirror relationship"),
 			  "%s", cond("message"));
 	}
-	mg_log_set_stream(stderr);
-	fclose(logs);
 	/* each failed read is counted and logged, so that an alert can see ONTAP is unreadable */
-	cr_expect(strstr(logbuf, "\"level\":\"warn\"") &&
-			  strstr(logbuf, "SnapMirror relationship read failed"),
-		  "%s", logbuf);
-	free(logbuf);
-	char *text = NULL;
-	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
-	cr_expect(strstr(text, "mirrorgate_reconcile_errors_total{controller=\"tmr\"} 3"), "%s",
-		  text);
-	free(text);
-	E.ctx_b.metrics = NULL;
-	mg_rmetrics_free(m);
+	observe_stop_expect(&ob, "SnapMirror relationship read failed", 3);
 	char st[32];
 	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
 	cr_expect_str_eq(st, "snapmirrored", "nothing was done on a failed read");
@@ -321,21 +339,14 @@ Test(reconciler_faults, status_conflict_is_retried_without_losing_either_write)
 Test(reconciler_faults, volume_lookup_error_is_reported_not_silent)
 {
 	establish();
-	mg_rmetrics *m = NULL;
-	cr_assert_eq(mg_rmetrics_new(&m), 0);
-	E.ctx_b.metrics = m;
 	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
 			  "\"path\":\"/api/storage/volumes*\",\"count\":2,\"status\":401,"
 			  "\"code\":\"6691623\",\"message\":\"User is not authorized\"}");
-	char *logbuf = NULL;
-	size_t loglen = 0;
-	FILE *logs = open_memstream(&logbuf, &loglen);
-	cr_assert_not_null(logs);
-	mg_log_set_stream(logs);
+	observed ob;
+	observe_start(&ob);
 	int o1 = rec_env_pass(&E, &E.ctx_b, "app", "mirror");
 	int o2 = rec_env_pass(&E, &E.ctx_b, "app", "mirror");
-	mg_log_set_stream(stderr);
-	fclose(logs);
+	observe_stop_expect(&ob, "TMR volume look-up failed", 2);
 	cr_expect_eq(o1, MG_REC_RETRY);
 	cr_expect_eq(o2, MG_REC_RETRY);
 	cr_expect_str_eq(cond("state"), "established", "a failed look-up is not a state (H2)");
@@ -343,15 +354,6 @@ Test(reconciler_faults, volume_lookup_error_is_reported_not_silent)
 		  "%s", cond("message"));
 	cr_expect(strstr(cond("message"), "not authorized"), "ONTAP's reason: %s",
 		  cond("message"));
-	cr_expect(strstr(logbuf, "\"level\":\"warn\"") &&
-			  strstr(logbuf, "TMR volume look-up failed"),
-		  "%s", logbuf);
-	free(logbuf);
-	char *text = NULL;
-	cr_assert_eq(mg_rmetrics_render(m, &text), 0);
-	cr_expect(strstr(text, "mirrorgate_reconcile_errors_total{controller=\"tmr\"} 2"), "%s",
-		  text);
-	free(text);
 	char st[32];
 	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
 	cr_expect_str_eq(st, "snapmirrored", "nothing was done without the look-up");
@@ -359,7 +361,5 @@ Test(reconciler_faults, volume_lookup_error_is_reported_not_silent)
 	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
 	cr_expect_str_eq(cond("state"), "established");
 	cr_expect_str_eq(cond("message"), "");
-	E.ctx_b.metrics = NULL;
-	mg_rmetrics_free(m);
 	assert_no_loss();
 }
