@@ -112,6 +112,31 @@ static void create(cluster_side *s, const mg_k8s_resource *r, const char *fmt, .
 	cluster_env_create(s, r, "app", y);
 }
 
+/* Moves side's TMR "mirror" (PVC data) to `state` with this remote handle (and promoted
+ * snapshot, may be NULL). */
+static void move_tmr(cluster_side *side, const char *state, const char *remote,
+		     const char *promoted_snapshot)
+{
+	char snap[600] = "", patch[1200];
+	if (promoted_snapshot)
+		snprintf(snap, sizeof(snap), ",\"promotedSnapshotHandle\":\"%s\"",
+			 promoted_snapshot);
+	snprintf(patch, sizeof(patch),
+		 "{\"spec\":{\"state\":\"%s\",\"volumeMappings\":[{\"localPVCName\":\"data\","
+		 "\"remoteVolumeHandle\":\"%s\"%s}]}}",
+		 state, remote, snap);
+	cluster_env_patch(side, &mg_k8s_res_tmr, "app", "mirror", patch);
+}
+
+/* The FlexVol exists on ontap-sim cluster `cluster` and has this type (rw or dp). */
+static void expect_type(int cluster, const char *svm, const char *volume, const char *want)
+{
+	char type[16] = "";
+	cr_assert(cluster_env_volume(&E, cluster, svm, volume, type, sizeof(type)), "%s:%s", svm,
+		  volume);
+	cr_expect_str_eq(type, want, "%s:%s", svm, volume);
+}
+
 Test(cluster_seed_scenario, replicate_update_fail_over_and_fail_back)
 {
 	/* 1. The application's claim on A: the provisioner makes a RW volume on svm-a. */
@@ -121,10 +146,9 @@ Test(cluster_seed_scenario, replicate_update_fail_over_and_fail_back)
 	       "  storageClassName: trident\n");
 	cr_assert(cluster_env_wait_field(&E.a, &mg_k8s_res_pvc, "app", "data", "status.phase",
 					 "Bound", 15000));
-	char vol_a[256], vol_b[256], type[16];
+	char vol_a[256], vol_b[256];
 	internal_of(&E.a, "data", vol_a, sizeof(vol_a));
-	cr_assert(cluster_env_volume(&E, 0, "svm-a", vol_a, type, sizeof(type)));
-	cr_expect_str_eq(type, "rw");
+	expect_type(0, "svm-a", vol_a, "rw");
 	long g1 = write_on("cluster-a", "svm-a", vol_a);
 
 	/* 2. A's TMR: the source side, promoted, no remote handle. */
@@ -155,8 +179,7 @@ Test(cluster_seed_scenario, replicate_update_fail_over_and_fail_back)
 	cr_assert(cluster_env_wait_field(&E.b, &mg_k8s_res_pvc, "app", "data", "status.phase",
 					 "Bound", 15000));
 	internal_of(&E.b, "data", vol_b, sizeof(vol_b));
-	cr_assert(cluster_env_volume(&E, 1, "svm-b", vol_b, type, sizeof(type)));
-	cr_expect_str_eq(type, "dp");
+	expect_type(1, "svm-b", vol_b, "dp");
 	ASSERT_TMR(&E.b, "mirror", "established");
 	char handle_b[300];
 	snprintf(handle_b, sizeof(handle_b), "svm-b:%s", vol_b);
@@ -203,48 +226,27 @@ Test(cluster_seed_scenario, replicate_update_fail_over_and_fail_back)
 	ledger(0);
 
 	/* 6. Planned failover: B promoted to the snapshot → B's volume is RW. */
-	char patch[1200];
-	snprintf(patch, sizeof(patch),
-		 "{\"spec\":{\"state\":\"promoted\",\"volumeMappings\":[{\"localPVCName\":\"data\","
-		 "\"remoteVolumeHandle\":\"%s\",\"promotedSnapshotHandle\":\"%s\"}]}}",
-		 handle_a, handle);
-	cluster_env_patch(&E.b, &mg_k8s_res_tmr, "app", "mirror", patch);
+	move_tmr(&E.b, "promoted", handle_a, handle);
 	ASSERT_TMR(&E.b, "mirror", "promoted");
-	cr_assert(cluster_env_volume(&E, 1, "svm-b", vol_b, type, sizeof(type)));
-	cr_expect_str_eq(type, "rw");
+	expect_type(1, "svm-b", vol_b, "rw");
 	write_on("cluster-b", "svm-b", vol_b); /* the application now runs on B */
 	ledger(0);
 
 	/* 7. Failback, as Trident documents it: A's TMR reestablished with B as its remote;
 	 * A's volume becomes B's destination (resync from B). Nothing written on A after the
 	 * snapshot, so the resync discards nothing. */
-	snprintf(patch, sizeof(patch),
-		 "{\"spec\":{\"state\":\"reestablished\",\"volumeMappings\":[{\"localPVCName\":"
-		 "\"data\",\"remoteVolumeHandle\":\"%s\"}]}}",
-		 handle_b);
-	cluster_env_patch(&E.a, &mg_k8s_res_tmr, "app", "mirror", patch);
+	move_tmr(&E.a, "reestablished", handle_b, NULL);
 	ASSERT_TMR(&E.a, "mirror", "reestablished");
-	cr_assert(cluster_env_volume(&E, 0, "svm-a", vol_a, type, sizeof(type)));
-	cr_expect_str_eq(type, "dp");
+	expect_type(0, "svm-a", vol_a, "dp");
 	ledger(0);
 
 	/* 8. Roles back: promote A (B stops writing first), then B reestablished from A. */
-	snprintf(patch, sizeof(patch),
-		 "{\"spec\":{\"state\":\"promoted\",\"volumeMappings\":[{\"localPVCName\":"
-		 "\"data\",\"remoteVolumeHandle\":\"%s\"}]}}",
-		 handle_b);
-	cluster_env_patch(&E.a, &mg_k8s_res_tmr, "app", "mirror", patch);
+	move_tmr(&E.a, "promoted", handle_b, NULL);
 	ASSERT_TMR(&E.a, "mirror", "promoted");
-	cr_assert(cluster_env_volume(&E, 0, "svm-a", vol_a, type, sizeof(type)));
-	cr_expect_str_eq(type, "rw");
-	snprintf(patch, sizeof(patch),
-		 "{\"spec\":{\"state\":\"reestablished\",\"volumeMappings\":[{\"localPVCName\":"
-		 "\"data\",\"remoteVolumeHandle\":\"%s\"}]}}",
-		 handle_a);
-	cluster_env_patch(&E.b, &mg_k8s_res_tmr, "app", "mirror", patch);
+	expect_type(0, "svm-a", vol_a, "rw");
+	move_tmr(&E.b, "reestablished", handle_a, NULL);
 	ASSERT_TMR(&E.b, "mirror", "reestablished");
-	cr_assert(cluster_env_volume(&E, 1, "svm-b", vol_b, type, sizeof(type)));
-	cr_expect_str_eq(type, "dp");
+	expect_type(1, "svm-b", vol_b, "dp");
 	write_on("cluster-a", "svm-a", vol_a);
 	ledger(0);
 }
