@@ -168,12 +168,7 @@ static void start_slow_transfer(int64_t transfer_ms)
 	char body[128];
 	snprintf(body, sizeof(body), "{\"transfer_ms\":%lld}", (long long)transfer_ms);
 	cr_assert_eq(ontap_sim_control(&E.ontap, "POST", "settings", body, NULL), 200);
-	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
-	mg_ontap_relationship rel;
-	mg_ontap_error err;
-	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
-	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
-		     err.message);
+	rec_env_transfer(&E, "svm-b:vol_dst");
 }
 
 static bool transfer_active(void)

@@ -153,12 +153,7 @@ Test(reconciler_tmr, h1_promote_waits_for_the_snapshot_then_restores_to_it)
 	cr_expect_eq(ontap_sim_count_requests(&E.ontap, NULL, "PATCH", "/api/snapmirror/relationships/"),
 		     0, "nothing quiesced or broken while waiting");
 	/* a scheduled update brings the snapshot over */
-	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
-	mg_ontap_relationship rel;
-	mg_ontap_error err;
-	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
-	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
-		     err.message);
+	rec_env_transfer(&E, "svm-b:vol_dst");
 	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000);
 	cr_assert_gt(n, 0, "never promoted; '%s'", rec_env_cond(&E, "app", "mirror", "message"));
 	cr_expect(rec_env_has_snapshot(&E, 1, "vol_dst", "snap-1"));
@@ -236,12 +231,7 @@ Test(reconciler_tmr, h4_async_tmr_on_sync_backend_waits_for_the_snapshot)
 	}
 	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror", "state"), 0,
 		     "nothing quiesced or broken while waiting");
-	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
-	mg_ontap_relationship rel;
-	mg_ontap_error err;
-	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
-	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
-		     err.message);
+	rec_env_transfer(&E, "svm-b:vol_dst");
 	int n = rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000);
 	cr_assert_gt(n, 0, "never promoted: '%s'", rec_env_cond(&E, "app", "mirror", "message"));
 	cr_expect_eq(rec_env_requests_with_body(&E, "PATCH", "/api/snapmirror",

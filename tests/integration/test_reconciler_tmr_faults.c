@@ -246,12 +246,7 @@ Test(reconciler_faults, busy_transfer_is_aborted_during_promote)
 	establish();
 	rec_env_write(&E, 0, "svm-a:vol_src");
 	rec_env_fault(&E, "{\"type\":\"transfer\",\"mode\":\"hang\"}");
-	mg_ontap_relationship_filter f = {NULL, "svm-b:vol_dst", false};
-	mg_ontap_relationship rel;
-	mg_ontap_error err;
-	cr_assert_eq(mg_ontap_relationship_get(E.cb, &f, &rel, &err), 0, "%s", err.message);
-	cr_assert_eq(mg_ontap_transfer_start(E.cb, rel.uuid, NULL, NULL, &err), 0, "%s",
-		     err.message);
+	rec_env_transfer(&E, "svm-b:vol_dst");
 	ontap_sim_advance(&E.ontap, 1000);
 	promote_spec();
 	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 20, 1000), 0,

@@ -414,3 +414,13 @@ void rec_env_mirror_pair(rec_env *e)
 	rec_env_volume(e, 1, "vol_dst", "dp");
 	rec_env_pvc(e, "app", "data", "vol_dst");
 }
+
+void rec_env_transfer(rec_env *e, const char *dest_path)
+{
+	mg_ontap_relationship_filter f = {NULL, dest_path, false};
+	mg_ontap_relationship rel;
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_relationship_get(e->cb, &f, &rel, &err), 0, "%s", err.message);
+	cr_assert_eq(mg_ontap_transfer_start(e->cb, rel.uuid, NULL, NULL, &err), 0, "%s",
+		     err.message);
+}

@@ -38,6 +38,9 @@ void rec_env_volume(rec_env *e, int cluster, const char *name, const char *type)
 void rec_env_mirror_pair(rec_env *e);
 /* A client write on a RW volume (bumps its generation); returns the generation. */
 long rec_env_write(rec_env *e, int cluster, const char *path);
+/* Starts a transfer (a SnapMirror update) on the relationship whose destination is
+ * `dest_path`, as the destination cluster's schedule would. */
+void rec_env_transfer(rec_env *e, const char *dest_path);
 /* Snapshot on a RW volume through the API. */
 void rec_env_snapshot(rec_env *e, int cluster, const char *volume, const char *name);
 /* The ONTAP volume's type ("rw", "dp"); copies into a static buffer. */
