@@ -401,14 +401,8 @@ static void *run(void *arg)
 					       NULL, NULL};
 			int rc = mg_k8s_list_all(&items, &rv, inf->client, &inf->res, inf->ns, &lo, &st);
 			if (rc != 0) {
-				/* An unserved kind (its CRD not installed) gets a bare 404 with no
-				 * Status to quote: say what it most likely means. */
-				const char *detail = st.message[0] ? st.message
-					: rc == MG_ENOTFOUND ? "the API server does not serve this resource "
-							       "(is its CRD installed?)"
-							     : "";
 				mg_warn("informer: list failed", "resource", resource_desc, "error",
-					mg_strerror(rc), "detail", detail, NULL);
+					mg_strerror(rc), "detail", st.message, NULL);
 				if (pause_ms(inf, retry_delay(inf, &attempt, &st)))
 					break;
 				continue;

@@ -270,8 +270,14 @@ int mg_k8s__error_from(long code, const char *body, long retry_after, mg_k8s_sta
 		st->code = code;
 		st->retry_after = retry_after;
 		snprintf(st->reason, sizeof(st->reason), "%s", reason);
-		snprintf(st->message, sizeof(st->message), "%s",
-			 cJSON_IsString(m) ? m->valuestring : "");
+		/* A 404 without a Status is the API server's plain "404 page not found": the
+		 * path is not served at all, which for a custom resource means its CRD is not
+		 * installed. Every caller gets that said, not an empty message. */
+		const char *msg = cJSON_IsString(m) ? m->valuestring
+				  : code == 404 ? "the API server does not serve this resource (is its "
+						  "CRD installed?)"
+						: "";
+		snprintf(st->message, sizeof(st->message), "%s", msg);
 	}
 	cJSON_Delete(s);
 	if (code >= 200 && code < 300)

@@ -122,6 +122,9 @@ Test(kube_sim_without, snapshot_group_gone_like_a_cluster_without_the_crds)
 	cr_expect_eq(mg_k8s_list_all(&items, &rv, c, &mg_k8s_res_vs, "default", NULL, &st),
 		     MG_ENOTFOUND);
 	cr_expect_eq(st.code, 404);
+	cr_expect_str_eq(st.message, "the API server does not serve this resource (is its CRD "
+				     "installed?)",
+			 "the client says what a bare 404 means");
 	cJSON_Delete(items);
 	free(rv);
 	items = NULL;
