@@ -198,6 +198,22 @@ typedef struct drive_opts {
 	bool for_deletion; /* promote without waiting for a snapshot */
 } drive_opts;
 
+/* ONTAP (or the API server) could not be read in this pass: counted and logged at warn, so
+ * that an alert sees it whichever read failed. */
+static void count_and_warn(pass *p, const char *what, const char *why)
+{
+	const char *l[] = {"controller", "tmr", NULL};
+	mg_rmetrics_inc(p->c->metrics, "mirrorgate_reconcile_errors_total", l, 1);
+	mg_warn(what, "tmr", p->name, "namespace", p->ns, "error", why, NULL);
+}
+
+/* ONTAP could not be read: counted, logged, and the TMR says so with ONTAP's reason. */
+static void ontap_unreadable(pass *p, const char *what, const char *why)
+{
+	count_and_warn(p, what, why);
+	set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; retrying", why);
+}
+
 /* Drives ONTAP toward p->desired, one step per fresh read. Fills the condition. */
 static void drive(pass *p, const drive_opts *o)
 {
@@ -218,18 +234,9 @@ static void drive(pass *p, const drive_opts *o)
 			obs = rc != 0 ? MG_MIRROR_UNKNOWN
 			      : found ? mg_mirror_status_of(&rel)
 				      : MG_MIRROR_NONE;
-			if (rc != 0) {
-				/* counted and logged like a failed volume look-up: both mean
-				 * ONTAP cannot be read, and both must show in an alert */
-				const char *l[] = {"controller", "tmr", NULL};
-				mg_rmetrics_inc(c->metrics, "mirrorgate_reconcile_errors_total", l,
-						1);
-				mg_warn("SnapMirror relationship read failed; retrying", "tmr",
-					p->name, "namespace", p->ns, "error", err.message, NULL);
-				set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; "
-					   "retrying",
-					err.message);
-			}
+			if (rc != 0)
+				ontap_unreadable(p, "SnapMirror relationship read failed; retrying",
+						 err.message);
 			else if (obs == MG_MIRROR_UNKNOWN)
 				set_msg(p, "SnapMirror relationship is in state %s, which is not "
 					   "understood; retrying",
@@ -445,15 +452,14 @@ static int resolve(pass *p, bool *resolved)
 static int lookup_failed(pass *p, int rc)
 {
 	const char *why = p->lookup_error[0] ? p->lookup_error : mg_strerror(rc);
-	const char *l[] = {"controller", "tmr", NULL};
-	mg_rmetrics_inc(p->c->metrics, "mirrorgate_reconcile_errors_total", l, 1);
-	mg_warn("TMR volume look-up failed; retrying", "tmr", p->name, "namespace", p->ns,
-		"error", why, NULL);
 	retry(p, "resolve: %s", why);
-	if (!p->lookup_error[0])
-		return 0; /* the API server failed: a status write would fail the same way */
+	if (!p->lookup_error[0]) {
+		/* the API server failed: a status write would fail the same way */
+		count_and_warn(p, "TMR volume look-up failed; retrying", why);
+		return 0;
+	}
 	p->state_known = false;
-	set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; retrying", why);
+	ontap_unreadable(p, "TMR volume look-up failed; retrying", why);
 	int wrc = write_status(p);
 	if (wrc != 0)
 		mg_warn("could not report the look-up failure", "tmr", p->name, "error",
