@@ -13,8 +13,8 @@
 #include <stddef.h>
 
 #include "inputs.h"
-#include "mirrorgate/doc.h"
-#include "mirrorgate/lookup.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/rules/lookup.h"
 
 enum mg_entry_kind {
 	MG_ENTRY_OBJECT,    /* a Kubernetes object */

@@ -9,9 +9,9 @@
 
 #include <openssl/evp.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static void usage(FILE *out)
 {

@@ -5,8 +5,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
 
 int mg_report_add(mg_report *r, mg_result *res)
 {

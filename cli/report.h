@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "mirrorgate/review.h"
+#include "mirrorgate/rules/review.h"
 
 enum mg_result_status {
 	MG_RESULT_VALID,

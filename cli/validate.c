@@ -8,11 +8,11 @@
 
 #include "bundle.h"
 #include "inputs.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/jsonpatch.h"
-#include "mirrorgate/review.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/jsonpatch.h"
+#include "mirrorgate/rules/review.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 #include "report.h"
 
 #define TOPOLOGY_CONFIGMAP "mirrorgate-topology"

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/tls.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 #define MAX_CRED_BYTES (64 * 1024)

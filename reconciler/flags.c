@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 const char mg_flags_usage[] =
 	"usage: mirrorgate-reconciler --config FILE [options]\n"

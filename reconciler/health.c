@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 struct mg_health {
 	struct MHD_Daemon *d;

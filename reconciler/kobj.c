@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
 
 const char *mg_kobj_str(const cJSON *obj, const char *a, const char *b)
 {

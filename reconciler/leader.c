@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
 
 struct mg_leader {
 	mg_lease_store store;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 static void copy_str(char *dst, size_t cap, const cJSON *obj, const char *key)
 {

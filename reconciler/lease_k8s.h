@@ -3,7 +3,7 @@
 #define MG_RECONCILER_LEASE_K8S_H
 
 #include "leader.h"
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/k8s/client.h"
 
 typedef struct mg_lease_k8s {
 	mg_k8s_client *kube; /* borrowed */

@@ -11,9 +11,9 @@
 #include "health.h"
 #include "manager.h"
 #include "rmetrics.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/log.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/log.h"
 
 static volatile sig_atomic_t g_stop;
 

@@ -8,10 +8,10 @@
 #include <time.h>
 
 #include "lease_k8s.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/informer.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/reconcile_snapref.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/informer.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/reconcile/snapref.h"
 #include "pvc_protect.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/ontap_volume.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/ontap/volume.h"
 
 int mg_mirror_find_backend(const mg_rctx *c, const char *volume, mg_mirror_target *out,
 			   mg_ontap_error *err)

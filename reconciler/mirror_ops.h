@@ -6,8 +6,8 @@
 
 #include <stdbool.h>
 
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/reconcile.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/reconcile/reconcile.h"
 #include "rctx.h"
 
 /* Where a TMR's local volume lives. */

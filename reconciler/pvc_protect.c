@@ -6,10 +6,10 @@
 
 #include "kobj.h"
 #include "mirror_ops.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/history.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/model.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/history.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/core/model.h"
 #include "volume_ref.h"
 
 int mg_pvc_protect(const mg_rctx *c, const char *ns, const char *pvc, const char *remote,

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "mirrorgate/reconcile.h"
+#include "mirrorgate/reconcile/reconcile.h"
 
 bool mg_rctx_may_act(const mg_rctx *c)
 {

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/ontap.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/client.h"
 
 #define MG_RECONCILER_COMPONENT "mirrorgate-reconciler"
 

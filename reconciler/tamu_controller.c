@@ -6,11 +6,11 @@
 
 #include "kobj.h"
 #include "rmetrics.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/model.h"
-#include "mirrorgate/reconcile.h"
-#include "mirrorgate/reconcile_tamu.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/core/model.h"
+#include "mirrorgate/reconcile/reconcile.h"
+#include "mirrorgate/reconcile/tamu.h"
 #include "volume_ref.h"
 
 static int set_str(cJSON *obj, const char *key, const char *value)

@@ -9,14 +9,14 @@
 #include "mirror_ops.h"
 #include "pvc_protect.h"
 #include "volume_ref.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/ontap_volume.h"
-#include "mirrorgate/model.h"
-#include "mirrorgate/reconcile.h"
-#include "mirrorgate/reconcile_resolve.h"
-#include "mirrorgate/reconcile_status.h"
-#include "mirrorgate/reconcile_tamu.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/ontap/volume.h"
+#include "mirrorgate/core/model.h"
+#include "mirrorgate/reconcile/reconcile.h"
+#include "mirrorgate/reconcile/resolve.h"
+#include "mirrorgate/reconcile/status.h"
+#include "mirrorgate/reconcile/tamu.h"
 
 /* Everything one pass learns, then writes. */
 typedef struct pass {

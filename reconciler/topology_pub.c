@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/topology.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/core/topology.h"
 
 static bool array_has(const cJSON *arr, const char *s)
 {

@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "kobj.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/model.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/reconcile_resolve.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/core/model.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/reconcile/resolve.h"
 #include "mirror_ops.h"
 
 static bool blank(const char *s)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "kobj.h"
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 int mg_volume_ref_resolve(const mg_rctx *c, const char *ns, const char *pvc_name,
 			  mg_mirror_target *t, enum mg_resolve *state, char *why, size_t why_len,

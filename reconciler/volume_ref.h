@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "mirror_ops.h"
-#include "mirrorgate/reconcile_resolve.h"
+#include "mirrorgate/reconcile/resolve.h"
 
 /* *state: MG_RESOLVED (t filled), MG_RESOLVE_DEFER (why: Trident's message; PVC/PV not
  * there yet) or MG_RESOLVE_ERROR (why: the volume is on none of our backends; handle gets

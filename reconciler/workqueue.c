@@ -7,8 +7,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
 
 /* Linear lists: a reconciler watches thousands of objects at most, and every operation is
  * dwarfed by the API calls a reconcile makes. */

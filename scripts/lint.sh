@@ -17,5 +17,6 @@ if [ -n "$keys" ]; then
 	echo "$keys"
 	status=1
 fi
+sh scripts/check-deps.sh || status=1
 [ $status = 0 ] && echo "lint: ok"
 exit $status

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 #define API_VERSION "admission.k8s.io/v1"
 

@@ -8,8 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "mirrorgate/review.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/rules/review.h"
+#include "mirrorgate/util/strbuf.h"
 
 typedef struct mg_gvk {
 	const char *group;   /* "" for the core group */

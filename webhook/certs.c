@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 #define MAX_CHAIN 8
 

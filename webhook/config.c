@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 

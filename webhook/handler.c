@@ -8,9 +8,9 @@
 
 #include "admission.h"
 #include "arena.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/review.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/rules/review.h"
 
 /* Fine low buckets: admission latency is judged in milliseconds (the API server's own
  * smallest bucket is 5 ms); see research/admission.md on Gatekeeper #3303. */

@@ -5,9 +5,9 @@
 
 #include <stddef.h>
 
-#include "mirrorgate/lookup.h"
-#include "mirrorgate/metrics.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/rules/lookup.h"
+#include "mirrorgate/util/metrics.h"
+#include "mirrorgate/util/strbuf.h"
 
 enum mg_wh_endpoint { MG_WH_VALIDATE, MG_WH_MUTATE };
 

@@ -15,8 +15,8 @@
 
 #include "admission.h"
 #include "certs.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
 
 #define CT_JSON "application/json"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"

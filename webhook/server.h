@@ -8,7 +8,7 @@
 
 #include "certs.h"
 #include "handler.h"
-#include "mirrorgate/lookup.h"
+#include "mirrorgate/rules/lookup.h"
 
 /* Bodies above this are refused with 413 (the API server's own limit is 3 MiB). */
 #define MG_WH_MAX_BODY (3u * 1024u * 1024u)

@@ -5,7 +5,7 @@
 #ifndef MIRRORGATE_WEBHOOK_STATE_H
 #define MIRRORGATE_WEBHOOK_STATE_H
 
-#include "mirrorgate/lookup.h"
+#include "mirrorgate/rules/lookup.h"
 
 #define MG_STATE_MAX_FILE (16 * 1024 * 1024)
 #define MG_STATE_MAX_DEPTH 16

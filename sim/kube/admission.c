@@ -10,10 +10,10 @@
 #include <openssl/evp.h>
 
 #include "ksim.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/jsonpatch.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/jsonpatch.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
 
 #define REVIEW_MAX (8u * 1024 * 1024)
 

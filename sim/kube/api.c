@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "ksim.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/jsonpatch.h"
-#include "mirrorgate/k8s_labels.h"
-#include "mirrorgate/k8s_mergepatch.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/jsonpatch.h"
+#include "mirrorgate/k8s/labels.h"
+#include "mirrorgate/k8s/mergepatch.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 #define SEG_MAX 8
 #define SEG_LEN 254

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ksim.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/strbuf.h"
 
 static bool gv_seen(cJSON *groups, const char *group, const char *version)
 {

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "mirrorgate/k8s_labels.h"
+#include "mirrorgate/k8s/labels.h"
 
 /* ---- resource types ---- */
 typedef struct ksim_res {

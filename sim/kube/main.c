@@ -12,10 +12,10 @@
 
 #include "ksim.h"
 #include "prov.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static void usage(FILE *f)
 {

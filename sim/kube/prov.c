@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
 #include "prov_internal.h"
 
 prov_backend *prov_backend_by_uuid(ksim_prov *p, const char *uuid)

@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "ksim.h"
-#include "mirrorgate/ontap.h"
+#include "mirrorgate/ontap/client.h"
 
 #define KSIM_TRIDENT_DRIVER "csi.trident.netapp.io"
 #define KSIM_DEFAULT_PREFIX "trident_"

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/ontap_job.h"
-#include "mirrorgate/ontap_volume.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/ontap/job.h"
+#include "mirrorgate/ontap/volume.h"
+#include "mirrorgate/util/strbuf.h"
 #include "prov_internal.h"
 
 static const cJSON *attrs_of(const cJSON *pv)

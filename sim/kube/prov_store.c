@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
 #include "prov_internal.h"
 
 long long prov_now_ms(void)

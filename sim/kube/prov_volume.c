@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/model.h"
-#include "mirrorgate/names.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/ontap_job.h"
-#include "mirrorgate/ontap_volume.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/core/model.h"
+#include "mirrorgate/core/names.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/ontap/job.h"
+#include "mirrorgate/ontap/volume.h"
+#include "mirrorgate/util/strbuf.h"
 #include "prov_internal.h"
 
 /* Trident's MinimumVolumeSizeBytes for the ONTAP drivers. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ksim.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/strbuf.h"
 
 #define SCHEMA_MAX_DEPTH 64
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "ksim.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
 
 int ksim_store_init(ksim_store *s, size_t history)
 {

@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "ksim.h"
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 struct builtin {
 	const char *group, *version, *resource, *singular, *kind;

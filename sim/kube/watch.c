@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "ksim.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/strbuf.h"
 
 struct wstate {
 	ksim_server *srv;

@@ -24,8 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
 
 static const char *str(const cJSON *o, const char *key)
 {

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
 
 typedef struct listener {
 	sim_fabric *f;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 void sim_err_set(sim_err *e, int status, const char *code, const char *target, const char *fmt, ...)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
 
 #define LOG_MAX 2000
 

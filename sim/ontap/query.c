@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/strbuf.h"
 
 static const char *const k_reserved[] = {
 	"fields", "max_records", "return_records", "return_timeout", "order_by", "start.uuid",

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/jsonpatch.h"
-#include "mirrorgate/lookup.h"
-#include "mirrorgate/review.h"
-#include "mirrorgate/topology.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/core/jsonpatch.h"
+#include "mirrorgate/rules/lookup.h"
+#include "mirrorgate/rules/review.h"
+#include "mirrorgate/core/topology.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/tls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/tls.h"
 #include "run_cmd.h"
 
 static X509 *load(const char *path)

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/strbuf.h"
 #include "run_cmd.h"
 
 #define CLI MG_BIN_DIR "/mirrorgate"

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "cluster_env.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/ontap_snapmirror.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/snapmirror.h"
 
 static cluster_env E;
 

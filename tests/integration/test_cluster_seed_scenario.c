@@ -13,8 +13,8 @@
 #include <time.h>
 
 #include "cluster_env.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
 
 static cluster_env E;
 

@@ -10,11 +10,11 @@
 
 #include "kube_support.h"
 #include "kube_webhook_stub.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static kube_sim_proc sim;
 static kube_webhook_stub *stub;

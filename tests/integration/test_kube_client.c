@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "kube_support.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static kube_sim_proc sim;
 static mg_k8s_client *client;

@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "kube_support.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/informer.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/lookup.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/informer.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/rules/lookup.h"
+#include "mirrorgate/util/strbuf.h"
 
 static kube_sim_proc sim;
 static mg_k8s_client *client;

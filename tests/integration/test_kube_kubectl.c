@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "kube_support.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static kube_sim_proc sim;
 static char kenv[400], cache[400];

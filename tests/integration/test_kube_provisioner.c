@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "cluster_env.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/ontap_volume.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/ontap/volume.h"
 
 static cluster_env E;
 static bool started;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 #include "prov.h"
 
 Test(kube_provisioner_config, quantities)

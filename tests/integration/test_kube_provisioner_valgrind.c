@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cluster_env.h"
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/k8s/client.h"
 #include "sanitizer.h"
 
 static cluster_env E;

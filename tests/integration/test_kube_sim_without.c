@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "kube_support.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/strbuf.h"
 
 static kube_sim_proc sim;
 static mg_k8s_config *cfg;

@@ -19,13 +19,13 @@
 #include <openssl/evp.h>
 
 #include "kube_support.h"
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/k8s_mergepatch.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/k8s/mergepatch.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 #define WEBHOOK_BIN MG_BIN_DIR "/mirrorgate-webhook"
 #define EXAMPLES MG_SOURCE_DIR "/manifests/examples"

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/ontap.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/ontap_job.h"
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/ontap_volume.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/ontap/client.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/ontap/job.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/ontap/volume.h"
+#include "mirrorgate/util/tls.h"
 #include "ontap_sim_proc.h"
 
 static ontap_sim_proc P;

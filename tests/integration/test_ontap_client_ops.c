@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/ontap.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/ontap_job.h"
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/ontap_volume.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/ontap/client.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/ontap/job.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/ontap/volume.h"
 #include "ontap_sim_proc.h"
 
 static ontap_sim_proc P;

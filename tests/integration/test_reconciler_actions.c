@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/reconcile.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/reconcile/reconcile.h"
 #include "reconciler_env.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"

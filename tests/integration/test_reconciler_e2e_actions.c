@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/k8s/client.h"
 #include "reconciler_e2e.h"
 
 #define BIN MG_BIN_DIR "/mirrorgate-reconciler"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/k8s/client.h"
 #include "reconciler_e2e.h"
 
 #define BIN MG_BIN_DIR "/mirrorgate-reconciler"

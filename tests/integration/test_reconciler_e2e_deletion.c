@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/model.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/core/model.h"
 #include "reconciler_e2e.h"
 
 #define BIN MG_BIN_DIR "/mirrorgate-reconciler"

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
 #include "reconciler_env.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/history.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/ontap_snapmirror.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/history.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/snapmirror.h"
 #include "reconciler_env.h"
 #include "pvc_protect.h"
 #include "tmr_controller.h"

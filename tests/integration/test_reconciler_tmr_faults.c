@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/ontap_snapmirror.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/ontap/snapmirror.h"
 #include "reconciler_env.h"
 #include "rmetrics.h"
 #include "tmr_controller.h"

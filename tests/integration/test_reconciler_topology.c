@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/fielderr.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/topology.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/fielderr.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/core/topology.h"
 #include "reconciler_env.h"
 #include "topology_pub.h"
 

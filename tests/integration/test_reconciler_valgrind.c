@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/k8s.h"
+#include "mirrorgate/k8s/client.h"
 #include "reconciler_e2e.h"
 #include "sanitizer.h"
 

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/jsonpatch.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/core/jsonpatch.h"
+#include "mirrorgate/util/strbuf.h"
 #include "webhook_harness.h"
 
 static mg_wht g_w;

@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/ontap_volume.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/ontap/volume.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 const mg_k8s_resource cluster_res_vsclass = {"snapshot.storage.k8s.io", "v1",
 					     "volumesnapshotclasses", false};

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "kube_support.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static long now_ms(void)
 {

@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 
 #include "kube_webhook_stub.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 #define NPATHS 10
 static const char *const paths[NPATHS] = {"/allow", "/warn", "/deny403", "/deny-nocode",

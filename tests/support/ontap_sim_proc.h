@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "mirrorgate/ontap.h"
+#include "mirrorgate/ontap/client.h"
 
 #define ONTAP_SIM_MAX_CLUSTERS 4
 

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 void rec_e2e_nap(long ms)
 {

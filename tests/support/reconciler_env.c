@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/ontap_volume.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/ontap/volume.h"
+#include "mirrorgate/util/strbuf.h"
 #include "../../reconciler/tmr_controller.h"
 
 static const char *const k_cluster[] = {"cluster-a", "cluster-b"};

@@ -11,8 +11,8 @@
 #include <cjson/cJSON.h>
 
 #include "kube_support.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/ontap.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/client.h"
 #include "ontap_sim_proc.h"
 /* tests/support is built before it knows the reconciler component: reach it by path */
 #include "../../reconciler/rctx.h"

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 static void nap(long ms)
 {

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/lookup.h"
-#include "mirrorgate/review.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/rules/lookup.h"
+#include "mirrorgate/rules/review.h"
+#include "mirrorgate/util/strbuf.h"
 #include "yaml_fixture.h"
 
 static mg_store *make_store(const struct review_case *c)

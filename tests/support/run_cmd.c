@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
 
 static long now_ms(void)
 {

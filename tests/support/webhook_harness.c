@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/util/strbuf.h"
 
 static void put(const char *path, const char *data)
 {

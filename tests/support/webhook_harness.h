@@ -10,7 +10,7 @@
 
 #include <curl/curl.h>
 
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/tls.h"
 
 typedef struct mg_wht {
 	pid_t pid;

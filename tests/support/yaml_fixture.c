@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
+#include "mirrorgate/core/doc.h"
 
 cJSON *mg_test_yaml(const char *text)
 {

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "admission.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 
 static char *fixture(const char *name, size_t *len)
 {

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/strbuf.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/strbuf.h"
 
 static mg_doc_list parse_ok(const char *text)
 {

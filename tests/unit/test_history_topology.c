@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/history.h"
-#include "mirrorgate/topology.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/history.h"
+#include "mirrorgate/core/topology.h"
 #include "yaml_fixture.h"
 
 Test(history, append_contains_and_check)

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/jsonpatch.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/jsonpatch.h"
 
 /* Applies patch_text to doc_text; on success compares with want_text. */
 static int run(const char *doc_text, const char *patch_text, const char *want_text)

@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include "kube_support.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/informer.h"
-#include "mirrorgate/k8s.h"
-#include "mirrorgate/log.h"
-#include "mirrorgate/strbuf.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/informer.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/util/log.h"
+#include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/tls.h"
 
 #define HDR_JSON "Content-Type: application/json\r\nConnection: close\r\n"
 

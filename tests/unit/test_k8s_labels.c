@@ -1,8 +1,8 @@
 /* Label selectors: the string form of ?labelSelector= and the LabelSelector object. */
 #include <criterion/criterion.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s_labels.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/labels.h"
 
 static bool sel_matches(const char *sel, const char *labels)
 {

@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/k8s_mergepatch.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/k8s/mergepatch.h"
 
 static void check_merge(const char *target, const char *patch, const char *want)
 {

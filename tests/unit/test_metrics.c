@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/metrics.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/metrics.h"
 
 static void expect_value(mg_metric *m, const char *const *labels, double want)
 {

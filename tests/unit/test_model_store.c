@@ -1,10 +1,10 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/lookup.h"
-#include "mirrorgate/model.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/rules/lookup.h"
+#include "mirrorgate/core/model.h"
 #include "yaml_fixture.h"
 
 Test(model, pv_as_trident_provisions_it)

@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "mirrorgate/names.h"
+#include "mirrorgate/core/names.h"
 
 Test(names, dns1123_subdomain)
 {

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/ontap_cluster.h"
-#include "mirrorgate/ontap_error.h"
-#include "mirrorgate/ontap_job.h"
-#include "mirrorgate/ontap_snapmirror.h"
-#include "mirrorgate/ontap_volume.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/ontap/cluster.h"
+#include "mirrorgate/ontap/error.h"
+#include "mirrorgate/ontap/job.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/ontap/volume.h"
 
 static mg_ontap_error from_body(int status, const char *json)
 {

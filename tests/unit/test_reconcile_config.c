@@ -10,8 +10,8 @@
 #include "config.h"
 #include "flags.h"
 #include "rmetrics.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 
 static int parse(const char *text, mg_config *c, char *why)
 {

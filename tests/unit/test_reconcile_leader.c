@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "leader.h"
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 typedef struct fake_store {
 	bool exists;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 #include "rmetrics.h"
 
 static char *render(mg_rmetrics *m)

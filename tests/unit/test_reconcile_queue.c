@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 #include "workqueue.h"
 
 static uint64_t vnow;

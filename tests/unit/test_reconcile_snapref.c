@@ -1,7 +1,7 @@
 /* VolumeSnapshot / VolumeSnapshotContent events mapped to the TSIs they concern. */
 #include <criterion/criterion.h>
 
-#include "mirrorgate/reconcile_snapref.h"
+#include "mirrorgate/reconcile/snapref.h"
 
 static cJSON *J(const char *text)
 {

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "mirrorgate/reconcile_status.h"
+#include "mirrorgate/reconcile/status.h"
 
 static mg_tmr_condition_values base(void)
 {

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/reconcile_resolve.h"
-#include "mirrorgate/reconcile_status.h"
-#include "mirrorgate/reconcile_tamu.h"
+#include "mirrorgate/reconcile/resolve.h"
+#include "mirrorgate/reconcile/status.h"
+#include "mirrorgate/reconcile/tamu.h"
 
 static cJSON *J(const char *text)
 {

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mirrorgate/doc.h"
-#include "mirrorgate/reconcile.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/reconcile/reconcile.h"
 
 static mg_ontap_relationship rel(const char *state, const char *transfer, bool healthy)
 {

@@ -464,8 +464,8 @@ Test(rules_tmr, data_warnings_and_mutation)
  * stricter than Trident and fire on "foo"/"test", which is asserted separately. */
 #define ISVALID_RULES "TMR-MAPPINGS TMR-LOCAL-PVC TMR-STATE TMR-PROMOTED-SNAPSHOT TMR-REMOTE-HANDLE"
 #include <string.h>
-#include "mirrorgate/doc.h"
-#include "mirrorgate/review.h"
+#include "mirrorgate/core/doc.h"
+#include "mirrorgate/rules/review.h"
 
 static void isvalid_case(const char *spec, bool valid, const char *extra_rule)
 {

@@ -4,8 +4,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 
 Test(tls, ca_and_leaf_are_valid_and_match)
 {

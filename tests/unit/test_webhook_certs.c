@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "certs.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 
 static char g_dir[64];
 static char g_cert[128], g_key[128];

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 
 static const char *const *g_env;
 

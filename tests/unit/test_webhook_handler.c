@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "handler.h"
-#include "mirrorgate/err.h"
+#include "mirrorgate/util/err.h"
 
 static mg_wh_metrics g_m;
 static mg_store *g_store;

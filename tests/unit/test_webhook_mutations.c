@@ -12,8 +12,8 @@
 
 #include "arena.h"
 #include "handler.h"
-#include "mirrorgate/err.h"
-#include "mirrorgate/tls.h"
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/util/tls.h"
 
 static mg_wh_metrics g_m;
 static mg_store *g_store;
