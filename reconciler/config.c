@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 
 #include "mirrorgate/core/doc.h"
+#include "mirrorgate/reconcile/trident.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/log.h"
 #include "mirrorgate/util/tls.h"
+#include "tbc_backends.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 #define MAX_CRED_BYTES (64 * 1024)
@@ -49,6 +51,13 @@ int mg_config_parse(mg_config *out, const char *text, size_t len, char *why, siz
 	}
 	const cJSON *root = docs.len ? docs.items[0].root : NULL;
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "backends");
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
+	enum mg_rec_mode m;
+	if (mode && (!cJSON_IsString(mode) || mg_rec_mode_parse(mode->valuestring, &m) != 0)) {
+		snprintf(why, why_len, "mode: must be auto, controller or companion");
+		rc = MG_EPARSE;
+		goto out;
+	}
 	if (docs.len != 1 || !cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
 		snprintf(why, why_len, "the file needs one document with a non-empty backends list");
 		rc = MG_EPARSE;
@@ -107,6 +116,8 @@ int mg_config_parse(mg_config *out, const char *text, size_t len, char *why, siz
 		i++;
 	}
 	out->nbackends = n;
+	if (mode)
+		snprintf(out->mode, sizeof(out->mode), "%s", mode->valuestring);
 	rc = 0;
 out:
 	mg_doc_list_free(&docs);
@@ -196,7 +207,7 @@ int mg_credentials_read(const char *path, char **username, char **password, char
 }
 
 static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long timeout_ms,
-			char *why, size_t why_len)
+			bool read_only, char *why, size_t why_len)
 {
 	char *user = NULL, *pass = NULL;
 	int rc = mg_credentials_read(bc->credentials_file, &user, &pass, why, why_len);
@@ -208,6 +219,7 @@ static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long
 	oc.username = user;
 	oc.password = pass;
 	oc.timeout_ms = timeout_ms;
+	oc.read_only = read_only;
 	rc = mg_ontap_client_new(out, &oc);
 	if (rc != 0)
 		snprintf(why, why_len, "backend %s: ONTAP client: %s", bc->name, mg_strerror(rc));
@@ -232,12 +244,15 @@ int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why
 	if (pthread_rwlock_init(&b->lock, NULL) != 0)
 		return MG_ENOMEM;
 	b->timeout_ms = 30000;
-	b->items = calloc(cfg->nbackends, sizeof(*b->items));
-	b->cred_mtime = calloc(cfg->nbackends, sizeof(*b->cred_mtime));
-	b->cfg.backends = calloc(cfg->nbackends, sizeof(*b->cfg.backends));
+	/* no file backends at all is fine when they come from Trident's TBCs */
+	size_t n = cfg->nbackends ? cfg->nbackends : 1;
+	b->items = calloc(n, sizeof(*b->items));
+	b->cred_mtime = calloc(n, sizeof(*b->cred_mtime));
+	b->cfg.backends = calloc(n, sizeof(*b->cfg.backends));
 	if (!b->items || !b->cred_mtime || !b->cfg.backends)
 		goto out;
-	memcpy(b->cfg.backends, cfg->backends, cfg->nbackends * sizeof(*cfg->backends));
+	if (cfg->nbackends)
+		memcpy(b->cfg.backends, cfg->backends, cfg->nbackends * sizeof(*cfg->backends));
 	b->cfg.nbackends = cfg->nbackends;
 	for (size_t i = 0; i < cfg->nbackends; i++) {
 		const mg_backend_config *bc = &cfg->backends[i];
@@ -247,7 +262,7 @@ int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why
 		snprintf(it->policy, sizeof(it->policy), "%s", bc->policy);
 		snprintf(it->schedule, sizeof(it->schedule), "%s", bc->schedule);
 		b->cred_mtime[i] = mtime_of(bc->credentials_file);
-		rc = build_client(&it->ontap, bc, b->timeout_ms, why, why_len);
+		rc = build_client(&it->ontap, bc, b->timeout_ms, false, why, why_len);
 		if (rc != 0)
 			goto out;
 		b->len = i + 1;
@@ -262,14 +277,14 @@ out:
 int mg_backends_refresh(mg_backends *b)
 {
 	int rebuilt = 0;
-	for (size_t i = 0; i < b->len; i++) {
+	for (size_t i = 0; i < b->cfg.nbackends && i < b->len; i++) {
 		const mg_backend_config *bc = &b->cfg.backends[i];
 		struct timespec m = mtime_of(bc->credentials_file);
 		if (m.tv_sec == b->cred_mtime[i].tv_sec && m.tv_nsec == b->cred_mtime[i].tv_nsec)
 			continue;
 		char why[512];
 		mg_ontap_client *fresh = NULL;
-		if (build_client(&fresh, bc, b->timeout_ms, why, sizeof(why)) != 0) {
+		if (build_client(&fresh, bc, b->timeout_ms, b->read_only, why, sizeof(why)) != 0) {
 			mg_warn("credentials changed but are unusable; keeping the old ones", "backend",
 				bc->name, "why", why, NULL);
 			continue;
@@ -286,10 +301,20 @@ int mg_backends_refresh(mg_backends *b)
 	return rebuilt;
 }
 
+void mg_backends_set_read_only(mg_backends *b, bool read_only)
+{
+	pthread_rwlock_wrlock(&b->lock);
+	b->read_only = read_only;
+	for (size_t i = 0; i < b->len; i++)
+		mg_ontap_client_set_read_only(b->items[i].ontap, read_only);
+	pthread_rwlock_unlock(&b->lock);
+}
+
 void mg_backends_free(mg_backends *b)
 {
 	if (!b)
 		return;
+	free(b->tbc);
 	for (size_t i = 0; b->items && i < b->len; i++)
 		mg_ontap_client_free(b->items[i].ontap);
 	free(b->items);

@@ -34,6 +34,7 @@ typedef struct mg_backend_config {
 typedef struct mg_config {
 	mg_backend_config *backends;
 	size_t nbackends;
+	char mode[16]; /* optional top-level `mode:` (auto, controller, companion); "" if unset */
 } mg_config;
 
 /* Parses the file; on MG_EPARSE `why` says which backend and field is wrong. */
@@ -51,7 +52,14 @@ typedef struct mg_backends {
 	mg_config cfg;
 	struct timespec *cred_mtime; /* per backend, to notice rotations */
 	long timeout_ms;
+	bool read_only; /* companion mode: every client refuses writes (ontap/client.h) */
+	/* items[cfg.nbackends ..] come from TridentBackendConfigs (tbc_backends.h) */
+	struct mg_tbc_entry *tbc;
+	size_t ntbc;
 } mg_backends;
+
+/* Switches every client (and the ones built later) to read-only or back. */
+void mg_backends_set_read_only(mg_backends *b, bool read_only);
 
 /* Builds a client per backend. MG_EPARSE/MG_EIO with `why` when credentials are unreadable. */
 int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why_len);

@@ -6,11 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirrorgate/reconcile/trident.h"
 #include "mirrorgate/util/err.h"
 
 const char mg_flags_usage[] =
-	"usage: mirrorgate-reconciler --config FILE [options]\n"
+	"usage: mirrorgate-reconciler --config FILE | --backends-from-trident [options]\n"
 	"  --config FILE            backends (YAML; see docs/operations.md) [MG_CONFIG]\n"
+	"  --mode MODE              auto (default: from Trident's objects), controller or\n"
+	"                           companion; see docs/deploying-with-trident.md [MG_MODE]\n"
+	"  --allow-controller-beside-trident\n"
+	"                           act as controller although Trident's mirror controller is\n"
+	"                           active (two writers: only while Trident's is stopped)\n"
+	"  --backends-from-trident  ONTAP backends from Trident's TridentBackendConfigs\n"
+	"  --trident-namespace NS   Trident's namespace (TBCs and their Secrets; default trident)\n"
+	"  --trident-detect-period DUR  re-detection of Trident (default 1m)\n"
 	"  --kubeconfig FILE        kubeconfig; default: in-cluster service account [KUBECONFIG]\n"
 	"  --context NAME           kubeconfig context\n"
 	"  --namespace NS           watch one namespace (default: all)\n"
@@ -83,8 +92,11 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 	f->log_level = "info";
 	f->topology_ms = 60000;
 	f->watch_timeout_ms = 300000;
+	f->mode = getenv("MG_MODE");
+	f->detect_ms = 60000;
 	enum { O_CONFIG = 1, O_KUBECONFIG, O_CONTEXT, O_NS, O_WORKERS, O_RESYNC, O_METRICS, O_LE,
-	       O_LNS, O_LNAME, O_ID, O_LDUR, O_RDL, O_RETRY, O_BBASE, O_BCAP, O_LOG, O_HELP, O_TOPO, O_WTO };
+	       O_LNS, O_LNAME, O_ID, O_LDUR, O_RDL, O_RETRY, O_BBASE, O_BCAP, O_LOG, O_HELP, O_TOPO, O_WTO,
+	       O_MODE, O_ALLOW, O_TNS, O_TBC, O_DETECT };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, O_CONFIG},
 		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -105,6 +117,11 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 		{"log-level", required_argument, NULL, O_LOG},
 		{"topology-period", required_argument, NULL, O_TOPO},
 		{"watch-timeout", required_argument, NULL, O_WTO},
+		{"mode", required_argument, NULL, O_MODE},
+		{"allow-controller-beside-trident", no_argument, NULL, O_ALLOW},
+		{"trident-namespace", required_argument, NULL, O_TNS},
+		{"backends-from-trident", no_argument, NULL, O_TBC},
+		{"trident-detect-period", required_argument, NULL, O_DETECT},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -150,6 +167,18 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 			bad = mg_duration_flag(optarg, &f->watch_timeout_ms) ||
 			      f->watch_timeout_ms < 1000 || f->watch_timeout_ms > 3600000;
 			break;
+		case O_MODE: {
+			enum mg_rec_mode m;
+			bad = mg_rec_mode_parse(optarg, &m) != 0;
+			f->mode = optarg;
+			break;
+		}
+		case O_ALLOW: f->allow_beside_trident = true; break;
+		case O_TNS: f->trident_ns = optarg; bad = !*optarg; break;
+		case O_TBC: f->backends_from_trident = true; break;
+		case O_DETECT:
+			bad = mg_duration_flag(optarg, &f->detect_ms) || f->detect_ms < 100;
+			break;
 		case O_HELP: f->help = true; return 0;
 		default:
 			snprintf(why, why_len, "unknown or incomplete option %s", name);
@@ -164,8 +193,13 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 		snprintf(why, why_len, "unexpected argument %s", argv[optind]);
 		return MG_EINVAL;
 	}
-	if (!f->config || !*f->config) {
-		snprintf(why, why_len, "--config is required");
+	enum mg_rec_mode m;
+	if (f->mode && mg_rec_mode_parse(f->mode, &m) != 0) {
+		snprintf(why, why_len, "bad MG_MODE %s: auto, controller or companion", f->mode);
+		return MG_EINVAL;
+	}
+	if ((!f->config || !*f->config) && !f->backends_from_trident) {
+		snprintf(why, why_len, "--config or --backends-from-trident is required");
 		return MG_EINVAL;
 	}
 	if (!(f->retry_ms < f->renew_ms && f->renew_ms < f->lease_ms)) {

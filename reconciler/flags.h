@@ -24,6 +24,13 @@ typedef struct mg_flags {
 	uint64_t topology_ms;     /* --topology-period (1m) */
 	uint64_t watch_timeout_ms; /* --watch-timeout (5m): server-side watch duration */
 	const char *log_level;    /* --log-level (info) */
+	const char *mode;         /* --mode / MG_MODE: auto (default), controller, companion;
+				   * NULL: the config file's `mode`, else auto */
+	bool allow_beside_trident; /* --allow-controller-beside-trident: the documented override */
+	const char *trident_ns;   /* --trident-namespace: where TridentVersion and the TBCs live
+				   * (default: every namespace for detection, "trident" for TBCs) */
+	bool backends_from_trident; /* --backends-from-trident: ONTAP backends from TBCs */
+	uint64_t detect_ms;       /* --trident-detect-period (1m) */
 	bool help;
 } mg_flags;
 

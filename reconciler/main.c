@@ -52,10 +52,14 @@ int main(int argc, char **argv)
 	mg_health *health = NULL;
 	mg_manager *mgr = NULL;
 
-	if (mg_config_load(&cfg, f.config, why, sizeof(why)) != 0) {
+	if (f.config && *f.config && mg_config_load(&cfg, f.config, why, sizeof(why)) != 0) {
 		mg_error("bad configuration", "file", f.config, "why", why, NULL);
 		goto out;
 	}
+	/* the flag (or MG_MODE) wins over the file's `mode:`; both were checked when parsed */
+	enum mg_rec_mode mode = MG_MODE_AUTO;
+	const char *mode_s = f.mode ? f.mode : cfg.mode[0] ? cfg.mode : "auto";
+	mg_rec_mode_parse(mode_s, &mode);
 	if (mg_backends_init(&backends, &cfg, why, sizeof(why)) != 0) {
 		mg_error("cannot set up the ONTAP backends", "why", why, NULL);
 		goto out;
@@ -73,6 +77,8 @@ int main(int argc, char **argv)
 		mg_error("Kubernetes client", "error", mg_strerror(rc), NULL);
 		goto out;
 	}
+	/* names us in the API server's audit log (and kube-sim's request log) */
+	mg_k8s_client_set_user_agent(kube, "mirrorgate-reconciler/" MG_VERSION);
 	if (mg_rmetrics_new(&metrics) != 0)
 		goto out;
 
@@ -100,6 +106,11 @@ int main(int argc, char **argv)
 		.lease_name = f.lease_name,
 		.topology_ms = f.topology_ms,
 		.watch_timeout_s = (long)(f.watch_timeout_ms / 1000),
+		.mode = mode,
+		.allow_beside_trident = f.allow_beside_trident,
+		.trident_ns = f.trident_ns,
+		.detect_ms = f.detect_ms,
+		.backends_from_trident = f.backends_from_trident,
 	};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

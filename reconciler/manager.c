@@ -12,7 +12,11 @@
 #include "mirrorgate/k8s/informer.h"
 #include "mirrorgate/util/log.h"
 #include "mirrorgate/reconcile/snapref.h"
+#include "companion.h"
+#include "kobj.h"
 #include "pvc_protect.h"
+#include "tbc_backends.h"
+#include "trident_detect.h"
 #include "tamu_controller.h"
 #include "tmr_controller.h"
 #include "topology_pub.h"
@@ -34,6 +38,12 @@ struct mg_manager {
 	bool chores_started;
 	atomic_bool stop;
 	atomic_bool leading; /* only when leader election is off */
+	/* the mode: decided before the workers start, re-decided every detect_ms */
+	atomic_int mode;      /* MG_MODE_CONTROLLER or MG_MODE_COMPANION */
+	atomic_bool refused;  /* controller asked for beside an active Trident: act on nothing */
+	atomic_bool decided;
+	char last_why[1200];  /* the last decision's explanation (chores thread only) */
+	mg_event_memo *memo;
 };
 
 static void enqueue_obj(mg_manager *m, const char *kind, const cJSON *obj)
@@ -163,6 +173,8 @@ static bool may_act(void *ctx)
 bool mg_manager_ready(void *manager)
 {
 	mg_manager *m = manager;
+	if (!atomic_load(&m->decided) || atomic_load(&m->refused))
+		return false; /* a refused controller is not ready: it acts on nothing */
 	return m->tmr_inf && mg_informer_synced(m->tmr_inf) && m->tamu_inf &&
 	       mg_informer_synced(m->tamu_inf) && m->tsi_inf && mg_informer_synced(m->tsi_inf) && m->pvc_inf &&
 	       mg_informer_synced(m->pvc_inf);
@@ -195,12 +207,20 @@ static void process(mg_manager *m, char *key)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_rwlock_rdlock(&m->o.backends->lock);
+	bool companion = atomic_load(&m->mode) == MG_MODE_COMPANION;
 	mg_rctx c = {.kube = m->o.kube, .backends = m->o.backends->items,
 		     .nbackends = m->o.backends->len, .may_act = may_act, .may_act_ctx = m,
-		     .metrics = m->o.metrics, .refresh_ms = m->o.refresh_ms};
+		     .metrics = m->o.metrics, .refresh_ms = m->o.refresh_ms,
+		     .companion = companion};
 	mg_rec_result res = {0};
 	int rc = MG_EINVAL;
-	if (strcmp(kind, "tmr") == 0)
+	if (companion && (strcmp(kind, "tamu") == 0 || strcmp(kind, "tsi") == 0)) {
+		/* Trident runs them; a mode switch enqueues everything again */
+		res.outcome = MG_REC_FORGET;
+		rc = 0;
+	} else if (companion && strcmp(kind, "tmr") == 0)
+		rc = mg_companion_tmr_reconcile(&c, m->memo, ns, name, &res);
+	else if (strcmp(kind, "tmr") == 0)
 		rc = mg_tmr_reconcile(&c, ns, name, &res);
 	else if (strcmp(kind, "tamu") == 0)
 		rc = mg_tamu_reconcile(&c, ns, name, &res);
@@ -243,7 +263,8 @@ static void *worker(void *arg)
 {
 	mg_manager *m = arg;
 	while (!atomic_load(&m->stop)) {
-		if (!mg_manager_leading(m)) {
+		if (!mg_manager_leading(m) || atomic_load(&m->refused) ||
+		    !atomic_load(&m->decided)) {
 			sleep_ms(100);
 			continue;
 		}
@@ -278,20 +299,103 @@ static void publish_topology(mg_manager *m)
 		mg_warn("topology not published", "error", mg_strerror(rc), NULL);
 }
 
+enum mg_rec_mode mg_manager_mode(mg_manager *m, bool *refused)
+{
+	if (refused)
+		*refused = atomic_load(&m->refused);
+	return (enum mg_rec_mode)atomic_load(&m->mode);
+}
+
+static void set_flag(mg_manager *m, const char *name, const char *k, const char *v, bool on)
+{
+	const char *l[] = {k, v, NULL};
+	mg_rmetrics_set(m->o.metrics, name, k ? l : NULL, on ? 1 : 0);
+}
+
+/* Detects Trident, decides the mode, and applies it: the ONTAP clients' read-only switch,
+ * the gauges, and on a change a log line (and on a refusal an Event); a mode change gives
+ * every object a pass under the new mode. */
+static void detect(mg_manager *m)
+{
+	mg_trident_verdict v;
+	cJSON *evidence = NULL;
+	mg_trident_detect(m->o.kube, m->o.trident_ns, &v, &evidence);
+	bool was_decided = atomic_load(&m->decided);
+	if (!v.known && was_decided) {
+		/* keep what we had: a failed read proves nothing */
+		cJSON_Delete(evidence);
+		return;
+	}
+	mg_mode_decision d;
+	mg_mode_decide(m->o.mode, m->o.allow_beside_trident, &v, &d);
+	enum mg_rec_mode before = (enum mg_rec_mode)atomic_load(&m->mode);
+	bool refused_before = atomic_load(&m->refused);
+	/* read-only before anything acts in companion (or refused) mode */
+	mg_backends_set_read_only(m->o.backends, d.mode == MG_MODE_COMPANION || d.refused);
+	atomic_store(&m->mode, d.mode);
+	atomic_store(&m->refused, d.refused);
+	atomic_store(&m->decided, true);
+	set_flag(m, "mirrorgate_mode", "mode", "controller", d.mode == MG_MODE_CONTROLLER);
+	set_flag(m, "mirrorgate_mode", "mode", "companion", d.mode == MG_MODE_COMPANION);
+	set_flag(m, "mirrorgate_controller_refused", NULL, NULL, d.refused);
+	set_flag(m, "mirrorgate_trident_mirror_controller_active", NULL, NULL, v.tmr_active);
+	set_flag(m, "mirrorgate_trident_tamu_controller_active", NULL, NULL, v.tamu_active);
+	bool changed = !was_decided || before != d.mode || refused_before != d.refused ||
+		       strcmp(m->last_why, d.why) != 0;
+	if (changed) {
+		snprintf(m->last_why, sizeof(m->last_why), "%s", d.why);
+		if (d.refused) {
+			mg_error("controller mode refused: not ready, taking no action", "why",
+				 d.why, NULL);
+			if (evidence) {
+				mg_rctx c = {.kube = m->o.kube};
+				mg_kobj_event(&c, evidence, "Warning", "ControllerModeRefused", d.why);
+			}
+		} else {
+			mg_info("reconciler mode", "mode", mg_rec_mode_name(d.mode), "why", d.why,
+				NULL);
+		}
+	}
+	cJSON_Delete(evidence);
+	if (was_decided && (before != d.mode || (refused_before && !d.refused)) &&
+	    mg_manager_leading(m)) {
+		enqueue_all(m->tmr_inf, each_tmr, m);
+		enqueue_all(m->tamu_inf, each_tamu, m);
+		enqueue_all(m->tsi_inf, each_tsi, m);
+		enqueue_all(m->pvc_inf, each_pvc, m);
+	}
+}
+
+static void sync_tbc(mg_manager *m)
+{
+	if (!m->o.backends_from_trident)
+		return;
+	mg_rctx c = {.kube = m->o.kube, .may_act = may_act, .may_act_ctx = m};
+	mg_backends_sync_tbc(m->o.backends, m->o.kube,
+			     m->o.trident_ns ? m->o.trident_ns : "trident", m->o.metrics, &c);
+}
+
 static void *chores(void *arg)
 {
 	mg_manager *m = arg;
 	unsigned ticks = 0;
-	uint64_t since_topology = UINT64_MAX / 2;
+	uint64_t since_topology = UINT64_MAX / 2, since_detect = 0;
 	while (!atomic_load(&m->stop)) {
 		sleep_ms(200);
 		since_topology += 200;
+		since_detect += 200;
+		if (since_detect >= m->o.detect_ms) {
+			detect(m);
+			since_detect = 0;
+		}
 		if (since_topology >= m->o.topology_ms && mg_manager_leading(m)) {
 			publish_topology(m);
 			since_topology = 0;
 		}
-		if (++ticks % 50 == 0) /* every 10 s */
+		if (++ticks % 50 == 0) { /* every 10 s */
 			mg_backends_refresh(m->o.backends);
+			sync_tbc(m);
+		}
 		mg_rmetrics_set(m->o.metrics, "mirrorgate_queue_depth", NULL,
 			       (double)mg_workqueue_len(m->q));
 		const struct {
@@ -324,6 +428,17 @@ static const mg_rmetric_desc k_descs[] = {
 	{"mirrorgate_leader", "gauge", "1 while this replica holds the leader lease."},
 	{"mirrorgate_informer_lists", "gauge",
 	 "Full lists per watched resource (1 + relists after watch expiry, 410)."},
+	{"mirrorgate_mode", "gauge", "1 for the reconciler's effective mode (controller, companion)."},
+	{"mirrorgate_controller_refused", "gauge",
+	 "1 while controller mode is refused beside an active Trident mirror controller."},
+	{"mirrorgate_trident_mirror_controller_active", "gauge",
+	 "1 when Trident's CRD controller handles TMRs and TSIs (detected)."},
+	{"mirrorgate_trident_tamu_controller_active", "gauge",
+	 "1 when Trident's CRD controller also handles TAMUs (version, ACP)."},
+	{"mirrorgate_companion_explanations_total", "counter",
+	 "Events of companion mode explaining what Trident does not, by reason."},
+	{"mirrorgate_backend_ready", "gauge",
+	 "1 when the backend from a TridentBackendConfig has a usable client."},
 };
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
@@ -340,6 +455,13 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		m->o.refresh_ms = 300000;
 	if (!m->o.topology_ms)
 		m->o.topology_ms = 60000;
+	if (!m->o.detect_ms)
+		m->o.detect_ms = 60000;
+	atomic_store(&m->mode, MG_MODE_CONTROLLER);
+	if (mg_event_memo_new(&m->memo) != 0) {
+		free(m);
+		return MG_ENOMEM;
+	}
 	if (m->o.metrics)
 		mg_rmetrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
 	int rc = mg_workqueue_new(&m->q, &m->o.queue);
@@ -397,6 +519,9 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	    (rc = mg_informer_start(m->tsi_inf)) != 0 || (rc = mg_informer_start(m->pvc_inf)) != 0 ||
 	    (rc = mg_informer_start(m->vs_inf)) != 0 || (rc = mg_informer_start(m->vsc_inf)) != 0)
 		goto fail;
+	/* the mode before any worker can act: no write beside an active Trident, not even one */
+	detect(m);
+	sync_tbc(m);
 	for (; m->nworkers < m->o.workers; m->nworkers++)
 		if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
 			rc = MG_ENOMEM;
@@ -450,5 +575,6 @@ void mg_manager_stop(mg_manager *m)
 	mg_informer_free(m->vs_inf);
 	mg_informer_free(m->vsc_inf);
 	mg_workqueue_free(m->q);
+	mg_event_memo_free(m->memo);
 	free(m);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "mirrorgate/reconcile/trident.h"
 #include "leader.h"
 #include "rmetrics.h"
 #include "workqueue.h"
@@ -30,12 +31,21 @@ typedef struct mg_manager_opts {
 	long watch_timeout_s;   /* server-side watch timeout; default 300 */
 	const char *topology_ns;   /* default: the lease namespace */
 	const char *topology_name; /* default "mirrorgate-topology" */
+	/* Beside Trident (docs/deploying-with-trident.md) */
+	enum mg_rec_mode mode;     /* requested: AUTO follows detection */
+	bool allow_beside_trident; /* the documented override of the refusal */
+	const char *trident_ns;    /* TridentVersions and TBCs; NULL: all namespaces for
+				    * detection, "trident" for TBCs */
+	uint64_t detect_ms;        /* re-detection period; default 60000 */
+	bool backends_from_trident; /* sync ONTAP backends from TBCs (with the credentials) */
 } mg_manager_opts;
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts);
 /* Informers synced (for /readyz). */
 bool mg_manager_ready(void *manager);
 bool mg_manager_leading(mg_manager *m);
+/* The effective mode (CONTROLLER or COMPANION) and whether controller mode is refused. */
+enum mg_rec_mode mg_manager_mode(mg_manager *m, bool *refused);
 /* Stops workers, informers and the election (releasing the lease). */
 void mg_manager_stop(mg_manager *m);
 

@@ -47,7 +47,9 @@ int mg_pvc_protect(const mg_rctx *c, const char *ns, const char *pvc, const char
 			goto out;
 		need_history = !old || strcmp(old, value) != 0;
 	}
-	bool need_fin = !mg_kobj_has_finalizer(obj, MG_PVC_FINALIZER);
+	/* companion mode: the history only; the finalizer exists to release on ONTAP, which
+	 * Trident does there */
+	bool need_fin = !c->companion && !mg_kobj_has_finalizer(obj, MG_PVC_FINALIZER);
 	if (!need_history && !need_fin)
 		goto out;
 	if (!mg_rctx_may_act(c)) {
@@ -114,8 +116,12 @@ int mg_pvc_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		rc = 0;
 		goto out;
 	}
-	if (rs == MG_RESOLVED) {
-		if (!mg_rctx_may_act(c)) {
+	if (c->companion) {
+		/* left from a controller-mode run: Trident releases on ONTAP, we only let go */
+		mg_info("companion mode: PVC finalizer removed without an ONTAP release", "pvc",
+			name, "namespace", ns, NULL);
+	} else if (rs == MG_RESOLVED) {
+		if (!mg_rctx_may_write_ontap(c)) {
 			mg_rec_retry(res, "not the leader");
 			goto out;
 		}

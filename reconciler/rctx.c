@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "mirrorgate/reconcile/reconcile.h"
@@ -9,6 +10,18 @@
 bool mg_rctx_may_act(const mg_rctx *c)
 {
 	return !c->may_act || c->may_act(c->may_act_ctx);
+}
+
+bool mg_rctx_may_write_trident(const mg_rctx *c, const char *group)
+{
+	if (c->companion && group && strcmp(group, "trident.netapp.io") == 0)
+		return false;
+	return mg_rctx_may_act(c);
+}
+
+bool mg_rctx_may_write_ontap(const mg_rctx *c)
+{
+	return !c->companion && mg_rctx_may_act(c);
 }
 
 int64_t mg_rctx_wall_ms(const mg_rctx *c)

@@ -32,6 +32,9 @@ typedef struct mg_rctx {
 	int64_t (*wall_ms)(void *ctx);
 	void *wall_ctx;
 	struct mg_rmetrics *metrics; /* may be NULL */
+	/* Companion mode (beside an active Trident): no ONTAP writes (the backends' clients are
+	 * read-only) and no TMR/TAMU/TSI status or finalizer writes (kobj.c refuses them). */
+	bool companion;
 	unsigned max_steps;      /* ONTAP steps per pass; default 8 */
 	uint64_t refresh_ms;     /* re-check of settled objects; default 300000 */
 } mg_rctx;
@@ -51,6 +54,11 @@ typedef struct mg_rec_result {
 void mg_rec_retry(mg_rec_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 bool mg_rctx_may_act(const mg_rctx *c);
+/* The choke point for writes to Trident's objects (status, finalizers): false in companion
+ * mode, where Trident owns them, and when not the leader. */
+bool mg_rctx_may_write_trident(const mg_rctx *c, const char *group);
+/* The choke point for ONTAP changes: false in companion mode and when not the leader. */
+bool mg_rctx_may_write_ontap(const mg_rctx *c);
 int64_t mg_rctx_wall_ms(const mg_rctx *c);
 /* "2026-11-25T10:00:00Z" now. */
 void mg_rctx_now_rfc3339(const mg_rctx *c, char *buf, size_t len);

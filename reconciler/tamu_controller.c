@@ -64,7 +64,7 @@ static int write_tamu(cJSON **updated, const mg_rctx *c, const cJSON *obj, const
 {
 	if (updated)
 		*updated = NULL;
-	if (!mg_rctx_may_act(c))
+	if (!mg_rctx_may_write_trident(c, mg_k8s_res_tamu.group))
 		return MG_EAUTH;
 	int rc = MG_ENOMEM;
 	cJSON *copy = cJSON_Duplicate(obj, true);
@@ -172,7 +172,7 @@ static int advance(const mg_rctx *c, const cJSON *obj, const mg_mirror_target *t
 	}
 	if (a != MG_TAMU_SEND)
 		return finish(c, obj, a == MG_TAMU_SUCCEED, msg, res);
-	if (!mg_rctx_may_act(c)) {
+	if (!mg_rctx_may_write_ontap(c)) {
 		mg_rec_retry(res, "not the leader");
 		return 0;
 	}

@@ -387,7 +387,7 @@ static void drive(pass *p, const drive_opts *o)
 		default:
 			break;
 		}
-		if (!mg_rctx_may_act(c)) {
+		if (!mg_rctx_may_write_ontap(c)) {
 			retry(p, "not the leader");
 			return;
 		}
@@ -502,7 +502,7 @@ static int handle_deletion(pass *p)
 			return 0;
 		}
 		if (a == MG_DEL_RELEASE) {
-			if (!mg_rctx_may_act(p->c)) {
+			if (!mg_rctx_may_write_ontap(p->c)) {
 				retry(p, "not the leader");
 				return 0;
 			}

@@ -20,6 +20,7 @@ struct mg_k8s_client {
 	pthread_mutex_t token_lock;
 	struct stat token_stat; /* of the token file when it was last read */
 	int token_read;
+	char user_agent[128]; /* "" for mirrorgate/<version> */
 };
 
 const mg_k8s_resource mg_k8s_res_tmr = {"trident.netapp.io", "v1", "tridentmirrorrelationships", true};
@@ -102,6 +103,12 @@ int mg_k8s_client_new(mg_k8s_client **out, const mg_k8s_config *cfg)
 		c->cfg.server[--slen] = '\0';
 	*out = c;
 	return 0;
+}
+
+void mg_k8s_client_set_user_agent(mg_k8s_client *c, const char *ua)
+{
+	if (c)
+		snprintf(c->user_agent, sizeof(c->user_agent), "%s", ua ? ua : "");
 }
 
 void mg_k8s_client_set_timeout_ms(mg_k8s_client *c, long ms)
@@ -192,7 +199,10 @@ int mg_k8s__setup(mg_k8s_client *c, CURL *h, const char *path_query, const char 
 	if (!(tmp = curl_slist_append(hl, accept_h)))
 		goto out;
 	hl = tmp;
-	if (!(tmp = curl_slist_append(hl, "User-Agent: mirrorgate/" MG_VERSION))) {
+	char ua_h[160];
+	snprintf(ua_h, sizeof(ua_h), "User-Agent: %s",
+		 c->user_agent[0] ? c->user_agent : "mirrorgate/" MG_VERSION);
+	if (!(tmp = curl_slist_append(hl, ua_h))) {
 		curl_slist_free_all(hl);
 		goto out;
 	}

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdatomic.h>
+
 #include <curl/curl.h>
 
 #include "mirrorgate/ontap/client.h"
@@ -22,6 +24,9 @@ struct mg_ontap_client {
 	char *password;
 	char *cert_file;
 	char *key_file;
+	char *cert_pem;
+	char *key_pem;
+	atomic_bool read_only;
 	char *user_agent;
 	long timeout_ms;
 	long connect_timeout_ms;

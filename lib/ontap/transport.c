@@ -54,6 +54,14 @@ void mg_ontap_client_free(mg_ontap_client *c)
 	}
 	free(c->cert_file);
 	free(c->key_file);
+	free(c->cert_pem);
+	if (c->key_pem) {
+		/* the private key must not linger in freed memory either */
+		volatile char *p = c->key_pem;
+		while (*p)
+			*p++ = '\0';
+		free(c->key_pem);
+	}
 	free(c->user_agent);
 	free(c);
 }
@@ -64,6 +72,12 @@ static int dup_opt(char **dst, const char *src)
 		return 0;
 	*dst = mg_strdup(src);
 	return *dst ? 0 : MG_ENOMEM;
+}
+
+void mg_ontap_client_set_read_only(mg_ontap_client *c, bool read_only)
+{
+	if (c)
+		atomic_store(&c->read_only, read_only);
 }
 
 int mg_ontap_client_new(mg_ontap_client **out, const mg_ontap_config *cfg)
@@ -77,9 +91,13 @@ int mg_ontap_client_new(mg_ontap_client **out, const mg_ontap_config *cfg)
 		goto out;
 	}
 	bool basic = cfg->username || cfg->password;
-	bool cert = cfg->client_cert_file || cfg->client_key_file;
-	if (basic == cert || (basic && (!cfg->username || !cfg->password)) ||
-	    (cert && (!cfg->client_cert_file || !cfg->client_key_file))) {
+	bool cert_files = cfg->client_cert_file || cfg->client_key_file;
+	bool cert_pems = cfg->client_cert_pem || cfg->client_key_pem;
+	bool cert = cert_files || cert_pems;
+	if (basic == cert || (cert_files && cert_pems) ||
+	    (basic && (!cfg->username || !cfg->password)) ||
+	    (cert_files && (!cfg->client_cert_file || !cfg->client_key_file)) ||
+	    (cert_pems && (!cfg->client_cert_pem || !cfg->client_key_pem))) {
 		mg_error("ontap: configure exactly one of username+password or client certificate+key",
 			 NULL);
 		goto out;
@@ -105,8 +123,10 @@ int mg_ontap_client_new(mg_ontap_client **out, const mg_ontap_config *cfg)
 	if (!c->base_url || dup_opt(&c->ca_file, cfg->ca_file) || dup_opt(&c->ca_pem, cfg->ca_pem) ||
 	    dup_opt(&c->username, cfg->username) || dup_opt(&c->password, cfg->password) ||
 	    dup_opt(&c->cert_file, cfg->client_cert_file) ||
-	    dup_opt(&c->key_file, cfg->client_key_file))
+	    dup_opt(&c->key_file, cfg->client_key_file) ||
+	    dup_opt(&c->cert_pem, cfg->client_cert_pem) || dup_opt(&c->key_pem, cfg->client_key_pem))
 		goto out;
+	atomic_store(&c->read_only, cfg->read_only);
 	c->user_agent = cfg->user_agent ? mg_strdup(cfg->user_agent) : mg_strdup("mirrorgate/" MG_VERSION);
 	if (!c->user_agent)
 		goto out;
@@ -209,6 +229,13 @@ static int configure(mg_ontap_client *c, const char *method, const char *url, co
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		bad |= curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
 		bad |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->password);
+	} else if (c->cert_pem) {
+		struct curl_blob cb = {c->cert_pem, strlen(c->cert_pem), CURL_BLOB_COPY};
+		struct curl_blob kb = {c->key_pem, strlen(c->key_pem), CURL_BLOB_COPY};
+		bad |= curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		bad |= curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		bad |= curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+		bad |= curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
 	} else {
 		bad |= curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
 		bad |= curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
@@ -242,6 +269,13 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	mg_ontap_error_clear(err);
 	if (!c || !method || !path_and_query || strncmp(path_and_query, "/api/", 5) != 0) {
 		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "invalid request arguments");
+		goto out;
+	}
+	if (atomic_load(&c->read_only) && strcmp(method, "GET") != 0) {
+		rc = MG_EAUTH;
+		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
+				   "read-only ONTAP client (companion mode: Trident owns ONTAP "
+				   "changes); nothing was sent");
 		goto out;
 	}
 	rc = MG_ENOMEM;

@@ -165,7 +165,18 @@ struct field_sel {
 	char name[SEG_LEN];
 	char ns[SEG_LEN];
 	bool name_set, ns_set, name_neg, ns_neg;
+	/* one more field, as the API server offers for Events: involvedObject.kind|name|
+	 * namespace|uid, reason, type, source (source.component) */
+	char path[32];
+	char val[SEG_LEN];
+	bool path_set, path_neg;
 };
+
+static const char *const k_event_fields[][2] = {
+	{"involvedObject.kind", "involvedObject.kind"}, {"involvedObject.name", "involvedObject.name"},
+	{"involvedObject.namespace", "involvedObject.namespace"},
+	{"involvedObject.uid", "involvedObject.uid"}, {"reason", "reason"}, {"type", "type"},
+	{"source", "source.component"}};
 
 static int parse_field_selector(const char *text, struct field_sel *fs)
 {
@@ -195,8 +206,18 @@ static int parse_field_selector(const char *text, struct field_sel *fs)
 			fs->ns_set = true;
 			fs->ns_neg = neg;
 		} else {
-			rc = MG_EINVAL;
-			break;
+			const char *path = NULL;
+			for (size_t i = 0; i < sizeof(k_event_fields) / sizeof(k_event_fields[0]); i++)
+				if (strcmp(tok, k_event_fields[i][0]) == 0)
+					path = k_event_fields[i][1];
+			if (!path || fs->path_set) {
+				rc = MG_EINVAL;
+				break;
+			}
+			snprintf(fs->path, sizeof(fs->path), "%s", path);
+			snprintf(fs->val, sizeof(fs->val), "%s", val);
+			fs->path_set = true;
+			fs->path_neg = neg;
 		}
 	}
 	free(copy);
@@ -209,6 +230,17 @@ static bool field_match(const struct field_sel *fs, const ksim_obj *o)
 		return false;
 	if (fs->ns_set && (strcmp(fs->ns, o->ns) == 0) == fs->ns_neg)
 		return false;
+	if (fs->path_set) {
+		char first[32];
+		const char *dot = strchr(fs->path, '.');
+		snprintf(first, sizeof(first), "%.*s", dot ? (int)(dot - fs->path) : 31, fs->path);
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(o->obj, first);
+		if (dot)
+			n = cJSON_IsObject(n) ? cJSON_GetObjectItemCaseSensitive(n, dot + 1) : NULL;
+		const char *v = cJSON_IsString(n) ? n->valuestring : "";
+		if ((strcmp(fs->val, v) == 0) == fs->path_neg)
+			return false;
+	}
 	return true;
 }
 
@@ -236,8 +268,9 @@ static void do_list(ksim_req *rq, ksim_resp *rs, const struct route *rt)
 	int frc = parse_field_selector(ksim_query(rq, "fieldSelector"), &fs);
 	if (frc != 0) {
 		ksim_resp_status(rs, 400, NULL,
-				 "field label not supported: only metadata.name and "
-				 "metadata.namespace field selectors are implemented by kube-sim");
+				 "field label not supported: kube-sim implements metadata.name, "
+				 "metadata.namespace and (one of) the Event fields involvedObject.*, "
+				 "reason, type, source");
 		mg_label_selector_free(sel);
 		return;
 	}

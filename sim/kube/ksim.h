@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -128,6 +129,8 @@ typedef struct ksim_options {
 	const char *address; /* 127.0.0.1 */
 	int port;            /* 0: any */
 	const char *crd_dir;
+	const char *crd_dir2;   /* a second --crds (e.g. Trident's other CRDs), or NULL */
+	const char *request_log; /* file: one line per API request, or NULL */
 	const char *token;      /* accepted bearer token */
 	const char *token_file; /* accepted tokens, one per line, re-read per request */
 	size_t history;         /* watch events kept */
@@ -150,6 +153,8 @@ typedef struct ksim_server {
 	int port;
 	atomic_ullong uid_counter;
 	struct ksim_prov *prov; /* the controller thread, when configured */
+	FILE *request_log;      /* opt.request_log, line-buffered; under request_log_lock */
+	pthread_mutex_t request_log_lock;
 } ksim_server;
 
 int ksim_server_start(ksim_server **out, const ksim_options *opt, char *why, size_t why_len);

@@ -25,7 +25,10 @@ static void usage(FILE *f)
 	      "  --port-file F          write the bound port to F once serving\n"
 	      "  --kubeconfig-out F     write a kubeconfig for kubectl (CA and token) to F\n"
 	      "  --ca-out F             write the serving CA certificate (PEM) to F\n"
-	      "  --crds DIR             load CustomResourceDefinitions from DIR (*.yaml)\n"
+	      "  --crds DIR             load CustomResourceDefinitions from DIR (*.yaml); twice\n"
+	      "                         for a second directory (Trident's other CRDs)\n"
+	      "  --request-log F        append one line per API request to F: method, path,\n"
+	      "                         status, User-Agent (tests assert who wrote what)\n"
 	      "  --token T              accepted bearer token (default: a random one)\n"
 	      "  --token-file F         also accept each line of F (re-read per request)\n"
 	      "  --history N            watch events kept before versions expire (410); 1000\n"
@@ -104,7 +107,8 @@ int main(int argc, char **argv)
 	opt.history = 1000;
 	opt.bookmark_ms = 5000;
 	enum { O_ADDR = 1, O_PORT, O_PORTFILE, O_KCFG, O_CA, O_CRDS, O_TOKEN, O_TOKENFILE,
-	       O_HIST, O_BM, O_SNAP, O_LOG, O_PROV, O_WITHOUT, O_HELP };
+	       O_HIST, O_BM, O_SNAP, O_LOG, O_PROV, O_WITHOUT, O_HELP,
+	       O_REQLOG };
 	const char *prov_file = NULL;
 	const char *without[32];
 	opt.without = without;
@@ -123,6 +127,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, O_LOG},
 		{"provisioner", required_argument, NULL, O_PROV},
 		{"without-resource", required_argument, NULL, O_WITHOUT},
+		{"request-log", required_argument, NULL, O_REQLOG},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0}};
 	int c;
@@ -133,7 +138,17 @@ int main(int argc, char **argv)
 		case O_PORTFILE: port_file = optarg; break;
 		case O_KCFG: kubeconfig_out = optarg; break;
 		case O_CA: ca_out = optarg; break;
-		case O_CRDS: opt.crd_dir = optarg; break;
+		case O_CRDS:
+			if (opt.crd_dir && opt.crd_dir2) {
+				fprintf(stderr, "kube-sim: --crds at most twice\n");
+				return 2;
+			}
+			if (opt.crd_dir)
+				opt.crd_dir2 = optarg;
+			else
+				opt.crd_dir = optarg;
+			break;
+		case O_REQLOG: opt.request_log = optarg; break;
 		case O_TOKEN: opt.token = optarg; break;
 		case O_TOKENFILE: opt.token_file = optarg; break;
 		case O_HIST: opt.history = (size_t)parse_long(optarg, 1, 10000000, "--history"); break;

@@ -202,6 +202,39 @@ static void resp_clear(ksim_resp *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+static enum MHD_Result append_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	(void)kind;
+	mg_strbuf *sb = cls;
+	if (sb->len)
+		mg_strbuf_append(sb, "&", 1);
+	mg_strbuf_append(sb, key, strlen(key));
+	if (value) {
+		mg_strbuf_append(sb, "=", 1);
+		mg_strbuf_append(sb, value, strlen(value));
+	}
+	return MHD_YES;
+}
+
+/* --request-log: "METHOD /path?query STATUS user-agent", so that a test can assert which
+ * writes a client made (a companion reconciler: none to Trident's objects). */
+static void log_request(ksim_server *srv, struct MHD_Connection *conn, const char *method,
+			const char *url, int code)
+{
+	if (!srv->request_log)
+		return;
+	const char *ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+	mg_strbuf query = MG_STRBUF_INIT;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, append_arg, &query);
+	pthread_mutex_lock(&srv->request_log_lock);
+	fprintf(srv->request_log, "%s %s%s%s %d %s\n", method, url, query.len ? "?" : "",
+		query.len ? query.data : "", code, ua ? ua : "-");
+	fflush(srv->request_log);
+	pthread_mutex_unlock(&srv->request_log_lock);
+	mg_strbuf_free(&query);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -245,6 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!handled)
 			ksim_api(&rq, &rs);
 	}
+	log_request(srv, conn, method, url, rs.code);
 	enum MHD_Result ret = send_resp(conn, &rs);
 	resp_clear(&rs);
 	return ret;
@@ -298,11 +332,20 @@ int ksim_server_start(ksim_server **out, const ksim_options *opt, char *why, siz
 	if (!srv)
 		return MG_ENOMEM;
 	srv->opt = *opt;
+	pthread_mutex_init(&srv->request_log_lock, NULL);
 	if ((rc = ksim_types_init(&srv->types)) != 0)
 		goto fail;
 	for (size_t i = 0; i < opt->nwithout; i++)
 		if ((rc = ksim_types_remove(&srv->types, opt->without[i], why, why_len)) != 0)
 			goto fail;
+	if (opt->crd_dir2 &&
+	    (rc = ksim_types_load_dir(&srv->types, opt->crd_dir2, why, why_len)) != 0)
+		goto fail;
+	if (opt->request_log && !(srv->request_log = fopen(opt->request_log, "a"))) {
+		snprintf(why, why_len, "cannot open --request-log %s", opt->request_log);
+		rc = MG_EIO;
+		goto fail;
+	}
 	if (opt->crd_dir && (rc = ksim_types_load_dir(&srv->types, opt->crd_dir, why, why_len)) != 0)
 		goto fail;
 	if ((rc = ksim_store_init(&srv->store, opt->history)) != 0)
@@ -343,6 +386,9 @@ fail:
 		MHD_stop_daemon(srv->mhd);
 	ksim_types_free(&srv->types);
 	ksim_store_free(&srv->store);
+	if (srv->request_log)
+		fclose(srv->request_log);
+	pthread_mutex_destroy(&srv->request_log_lock);
 	free(srv);
 	return rc;
 }
@@ -360,5 +406,8 @@ void ksim_server_stop(ksim_server *srv)
 		MHD_stop_daemon(srv->mhd);
 	ksim_store_free(&srv->store);
 	ksim_types_free(&srv->types);
+	if (srv->request_log)
+		fclose(srv->request_log);
+	pthread_mutex_destroy(&srv->request_log_lock);
 	free(srv);
 }

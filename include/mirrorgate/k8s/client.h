@@ -51,6 +51,9 @@ typedef struct mg_k8s_client mg_k8s_client;
 /* Copies what it needs from cfg. Thread-safe: each call uses its own curl handle. */
 int mg_k8s_client_new(mg_k8s_client **out, const mg_k8s_config *cfg);
 void mg_k8s_client_free(mg_k8s_client *c);
+/* The User-Agent of every request (default "mirrorgate/<version>"); set before use, it
+ * names the component in the API server's audit log. */
+void mg_k8s_client_set_user_agent(mg_k8s_client *c, const char *ua);
 /* Per-request timeout for non-watch calls (default 30 s). */
 void mg_k8s_client_set_timeout_ms(mg_k8s_client *c, long ms);
 const char *mg_k8s_client_namespace(const mg_k8s_client *c);

@@ -38,6 +38,11 @@ typedef struct mg_ontap_config {
 	const char *password;        /* ... never logged */
 	const char *client_cert_file; /* or certificate auth (PEM files) */
 	const char *client_key_file;
+	const char *client_cert_pem; /* or the certificate and key themselves (PEM text, as */
+	const char *client_key_pem;  /* a Kubernetes Secret holds them); never logged */
+	/* Refuse every request but GET locally, before anything is sent (MG_EAUTH, source
+	 * CLIENT): the reconciler's companion mode, where Trident owns every ONTAP change. */
+	bool read_only;
 	long timeout_ms;             /* per HTTP request; default 30000 */
 	long connect_timeout_ms;     /* default 10000 */
 	size_t max_response_bytes;   /* default 16 MiB */
@@ -54,12 +59,16 @@ typedef struct mg_ontap_config {
 
 #define MG_ONTAP_CONFIG_INIT {0}
 
+
 typedef struct mg_ontap_version {
 	int generation, major, minor; /* 9, 13, 1 */
 	char full[MG_ONTAP_NAME_MAX];
 } mg_ontap_version;
 
 typedef struct mg_ontap_client mg_ontap_client;
+/* Switches the read-only refusal (mg_ontap_config.read_only) at run time: the
+ * reconciler's mode can change while its clients live. */
+void mg_ontap_client_set_read_only(mg_ontap_client *c, bool read_only);
 
 /* Validates the configuration (URL scheme, exactly one auth method, readable files) and
  * prepares the connection; performs no I/O. */
