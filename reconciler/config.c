@@ -220,6 +220,7 @@ static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long
 	oc.password = pass;
 	oc.timeout_ms = timeout_ms;
 	oc.read_only = read_only;
+	oc.user_agent = MG_RECONCILER_USER_AGENT;
 	rc = mg_ontap_client_new(out, &oc);
 	if (rc != 0)
 		snprintf(why, why_len, "backend %s: ONTAP client: %s", bc->name, mg_strerror(rc));

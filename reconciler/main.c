@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* names us in the API server's audit log (and kube-sim's request log) */
-	mg_k8s_client_set_user_agent(kube, "mirrorgate-reconciler/" MG_VERSION);
+	mg_k8s_client_set_user_agent(kube, MG_RECONCILER_USER_AGENT);
 	if (mg_rmetrics_new(&metrics) != 0)
 		goto out;
 

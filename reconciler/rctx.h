@@ -11,6 +11,9 @@
 #include "mirrorgate/ontap/client.h"
 
 #define MG_RECONCILER_COMPONENT "mirrorgate-reconciler"
+/* Its User-Agent towards ONTAP and the API server: audit logs (and the simulators' request
+ * logs) tell its requests from everybody else's. */
+#define MG_RECONCILER_USER_AGENT "mirrorgate-reconciler/" MG_VERSION
 
 /* One ONTAP SVM the reconciler manages volumes on. */
 typedef struct mg_backend {

@@ -171,6 +171,7 @@ static int build(built *out, mg_k8s_client *kube, const char *ns, const cJSON *t
 	oc.client_key_pem = key;
 	oc.timeout_ms = timeout_ms;
 	oc.read_only = read_only;
+	oc.user_agent = MG_RECONCILER_USER_AGENT;
 	rc = mg_ontap_client_new(&out->item.ontap, &oc);
 	if (rc != 0) {
 		snprintf(problem, plen, "ONTAP client: %s (managementLIF %s)", mg_strerror(rc), lif);

@@ -114,6 +114,7 @@ static cJSON *dump_log(sim_fabric *f)
 		if (e->body)
 			cJSON_AddStringToObject(je, "body", e->body);
 		cJSON_AddNumberToObject(je, "status", e->status);
+		cJSON_AddStringToObject(je, "userAgent", e->user_agent);
 		cJSON_AddItemToArray(arr, je);
 	}
 	return o;

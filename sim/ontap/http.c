@@ -290,7 +290,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rs.status = 200;
 	if (rq.nseg >= 1 && strcmp(rq.segs[0], "api") == 0) {
 		char *p = full_path(&rq);
-		sim_log_request(l->f, l->cl->name, method, p ? p : url, rq.body_text,
+		sim_log_request(l->f, l->cl->name, method, p ? p : url,
+				MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"),
+				rq.body_text,
 				keep ? rs.status : 0);
 		free(p);
 	}

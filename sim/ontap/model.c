@@ -567,7 +567,7 @@ void sim_note_discard(sim_fabric *f, sim_volume *v, uint64_t gen, const char *op
 }
 
 void sim_log_request(sim_fabric *f, const char *cluster, const char *method, const char *path,
-		     const char *body, int status)
+		     const char *user_agent, const char *body, int status)
 {
 	sim_log_entry *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -579,6 +579,7 @@ void sim_log_request(sim_fabric *f, const char *cluster, const char *method, con
 	e->path = mg_strdup(path);
 	e->body = body ? strndup(body, 4096) : NULL;
 	e->status = status;
+	snprintf(e->user_agent, sizeof(e->user_agent), "%s", user_agent ? user_agent : "");
 	if (!e->path || sim_vec_push(&f->log, e)) {
 		free(e->path);
 		free(e->body);

@@ -216,6 +216,7 @@ typedef struct sim_log_entry {
 	char *path;  /* with query; owned */
 	char *body;  /* request body (truncated); owned */
 	int status;
+	char user_agent[96]; /* who asked: tests tell the reconciler's requests from their own */
 } sim_log_entry;
 
 typedef struct sim_fabric {
@@ -288,6 +289,7 @@ void sim_note_discard(sim_fabric *f, sim_volume *v, uint64_t gen, const char *op
 
 /* Request log (bounded). */
 void sim_log_request(sim_fabric *f, const char *cluster, const char *method, const char *path,
+		     const char *user_agent,
 		     const char *body, int status);
 
 #endif

@@ -36,8 +36,16 @@ Test(reconcile_config, parses_backends)
 	cr_expect_str_eq(c.backends[0].schedule, "5min");
 	cr_expect_str_eq(c.backends[1].url, "https://h:8443");
 	cr_expect_str_eq(c.backends[1].ca_file, "/ca.pem");
+	cr_expect_str_eq(c.mode, "", "no mode: the flag or auto decides");
 	mg_config_free(&c);
 	mg_config_free(NULL);
+	cr_assert_eq(parse("mode: companion\nbackends:\n"
+			   "- {name: b, managementLIF: h, svm: s, credentialsFile: /c,"
+			   " trustedCAFile: /ca}\n",
+			   &c, why),
+		     0, "%s", why);
+	cr_expect_str_eq(c.mode, "companion");
+	mg_config_free(&c);
 }
 
 Test(reconcile_config, rejects_bad_files_with_the_place)
@@ -49,6 +57,8 @@ Test(reconcile_config, rejects_bad_files_with_the_place)
 		{"backends: []\n", "non-empty backends list"},
 		{"backends: {a: b}\n", "non-empty backends list"},
 		{"backends: [x]\n", "backends[0]: must be a mapping"},
+		{"mode: both\nbackends: [x]\n", "mode: must be auto, controller or companion"},
+		{"mode: [companion]\nbackends: [x]\n", "mode: must be auto"},
 		{"backends: [{managementLIF: a, svm: s, credentialsFile: c, trustedCAFile: t}]\n",
 		 "backends[0].name: required"},
 		{"backends: [{name: a, managementLIF: 3, svm: s, credentialsFile: c, trustedCAFile: t}]\n",
@@ -176,7 +186,17 @@ Test(reconcile_config, flags_and_durations)
 	cr_expect_neq(mg_duration_flag("-1s", &ms), 0);
 	cr_expect_neq(mg_duration_flag("", &ms), 0);
 	cr_expect_eq(flags(&f, why, "--lease-duration", "20s", NULL, NULL), MG_EINVAL);
-	cr_expect(strstr(why, "--config is required"), "%s", why);
+	cr_expect(strstr(why, "--config or --backends-from-trident is required"), "%s", why);
+	/* beside Trident: the TBCs may replace the file; the mode is one of three */
+	cr_expect_eq(flags(&f, why, "--backends-from-trident", "--mode", "companion", NULL), 0);
+	cr_expect(f.backends_from_trident);
+	cr_expect_str_eq(f.mode, "companion");
+	cr_expect_eq(flags(&f, why, "--config", "/c", "--mode", "both"), MG_EINVAL);
+	cr_expect(strstr(why, "bad value for --mode"), "%s", why);
+	cr_expect_eq(flags(&f, why, "--config", "/c", "--allow-controller-beside-trident", NULL), 0);
+	cr_expect(f.allow_beside_trident);
+	cr_expect_eq(f.detect_ms, 60000);
+	cr_expect_eq(flags(&f, why, "--config", "/c", "--trident-detect-period", "10ms"), MG_EINVAL);
 	cr_expect_eq(flags(&f, why, "--config", "/c", "--leader-elect", "maybe"), MG_EINVAL);
 	cr_expect(strstr(why, "bad value for --leader-elect"), "%s", why);
 	cr_expect_eq(flags(&f, why, "--config", "/c", "--bogus", "x"), MG_EINVAL);
