@@ -174,6 +174,8 @@ static void destination_checks(cpass *p, const mg_mirror_target *t,
 {
 	const mg_tmr_mapping *m = &p->tmr.mappings[0];
 	const char *desired = p->tmr.state ? p->tmr.state : "";
+	mg_debug("companion: destination", "tmr", p->name, "desired", desired, "trident_state",
+		 trident_state ? trident_state : "", "relationship", rel->state, NULL);
 	int64_t lag = -1;
 	mg_duration_parse(&lag, rel->lag_time);
 	const char *sched = rel->transfer_schedule[0] ? rel->transfer_schedule

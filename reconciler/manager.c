@@ -370,7 +370,9 @@ static void sync_tbc(mg_manager *m)
 {
 	if (!m->o.backends_from_trident)
 		return;
-	mg_rctx c = {.kube = m->o.kube, .may_act = may_act, .may_act_ctx = m};
+	/* every replica reads the TBCs and says what is wrong with one, leader or not: a
+	 * standby with a broken backend is worth knowing about before it takes over */
+	mg_rctx c = {.kube = m->o.kube};
 	mg_backends_sync_tbc(m->o.backends, m->o.kube,
 			     m->o.trident_ns ? m->o.trident_ns : "trident", m->o.metrics, &c);
 }
@@ -386,6 +388,8 @@ static void *chores(void *arg)
 		since_detect += 200;
 		if (since_detect >= m->o.detect_ms) {
 			detect(m);
+			if (m->o.detect_ms < 10000)
+				sync_tbc(m); /* else every 10 s below */
 			since_detect = 0;
 		}
 		if (since_topology >= m->o.topology_ms && mg_manager_leading(m)) {

@@ -52,6 +52,10 @@ void rec_proc_start_wrapped(rec_proc *p, const char *const *wrapper, const char 
 			    const char *kubeconfig, const char *identity, const char *const *extra)
 {
 	char out[300];
+	if (!p->dir[0]) {
+		snprintf(p->dir, sizeof(p->dir), "/tmp/mg-rec-XXXXXX");
+		cr_assert_not_null(mkdtemp(p->dir));
+	}
 	snprintf(out, sizeof(out), "%s/%s.out", p->dir, identity);
 	snprintf(p->log, sizeof(p->log), "%s/%s.log", p->dir, identity);
 	unlink(out);
@@ -60,8 +64,10 @@ void rec_proc_start_wrapped(rec_proc *p, const char *const *wrapper, const char 
 	for (size_t i = 0; wrapper && wrapper[i] && a < 16; i++)
 		argv[a++] = wrapper[i];
 	argv[a++] = binary;
-	argv[a++] = "--config";
-	argv[a++] = p->config;
+	if (p->config[0]) { /* none: the backends come from TridentBackendConfigs */
+		argv[a++] = "--config";
+		argv[a++] = p->config;
+	}
 	argv[a++] = "--kubeconfig";
 	argv[a++] = kubeconfig;
 	argv[a++] = "--identity";

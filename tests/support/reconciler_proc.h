@@ -19,7 +19,8 @@ typedef struct rec_proc {
 /* Writes <dir>/config.yaml for backend cluster `url` (svm, CA file, user, password). */
 void rec_proc_config(rec_proc *p, const char *url, const char *svm, const char *ca_file,
 		     const char *user, const char *password);
-/* Starts `binary` with --config, --kubeconfig and `identity`, plus extra args
+/* Starts `binary` with --config (when one was written), --kubeconfig and `identity`, plus
+ * extra args
  * (NULL-terminated, may be NULL); waits (bounded) for the metrics port line. */
 void rec_proc_start(rec_proc *p, const char *binary, const char *kubeconfig,
 		    const char *identity, const char *const *extra);
