@@ -392,7 +392,8 @@ static void *chores(void *arg)
 				sync_tbc(m); /* else every 10 s below */
 			since_detect = 0;
 		}
-		if (since_topology >= m->o.topology_ms && mg_manager_leading(m)) {
+		if (since_topology >= m->o.topology_ms && mg_manager_leading(m) &&
+		    !atomic_load(&m->refused)) { /* refused: no action at all */
 			publish_topology(m);
 			since_topology = 0;
 		}
