@@ -115,6 +115,9 @@ Test(kube_sim_errors, bad_requests_get_status_answers)
 		{"GET", CM_PATH "?limit=abc", NULL, NULL, 400, "BadRequest"},
 		{"GET", CM_PATH "?continue=garbage", NULL, NULL, 400, "BadRequest"},
 		{"GET", CM_PATH "?fieldSelector=spec.x%3Dy", NULL, NULL, 400, "BadRequest"},
+		/* Events' fields: one at a time, and only those the API server offers */
+		{"GET", "/api/v1/events?fieldSelector=reason%3Dx,type%3DNormal", NULL, NULL, 400, "BadRequest"},
+		{"GET", "/api/v1/events?fieldSelector=involvedObject.foo%3Dx", NULL, NULL, 400, "BadRequest"},
 		{"GET", CM_PATH "?watch=1&resourceVersion=abc", NULL, NULL, 400, "BadRequest"},
 		{"GET", CM_PATH "?watch=1&timeoutSeconds=-4", NULL, NULL, 400, "BadRequest"},
 		{"GET", CM_PATH "?watch=1&fieldSelector=spec.x%3Dy", NULL, NULL, 400, "BadRequest"},
