@@ -10,19 +10,10 @@
 #include "kobj.h"
 #include "trident_detect.h"
 #include "mirrorgate/util/err.h"
+#include "mirrorgate/util/file.h"
 #include "mirrorgate/util/log.h"
 
 #define SOURCE_TBC "TridentBackendConfig"
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		volatile char *p = s;
-		while (*p)
-			*p++ = '\0';
-		free(s);
-	}
-}
 
 /* Standard base64 (whitespace ignored) into a NUL-terminated string; NULL when invalid. */
 static char *b64_decode(const char *in)
@@ -50,10 +41,10 @@ static char *b64_decode(const char *in)
 	out[len] = '\0';
 	if (memchr(out, '\0', (size_t)len)) /* binary: not a string we can use */
 		goto fail;
-	wipe_free(clean);
+	mg_free_secret(clean);
 	return (char *)out;
 fail:
-	wipe_free(clean);
+	mg_free_secret(clean);
 	free(out);
 	return NULL;
 }
@@ -185,9 +176,9 @@ static int build(built *out, mg_k8s_client *kube, const char *ns, const cJSON *t
 	rc = 0;
 out:
 	free(user);
-	wipe_free(pass);
-	wipe_free(key_b64);
-	wipe_free(key);
+	mg_free_secret(pass);
+	mg_free_secret(key_b64);
+	mg_free_secret(key);
 	free(cert);
 	free(ca);
 	cJSON_Delete(secret);

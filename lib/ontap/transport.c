@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "mirrorgate/util/err.h"
+#include "mirrorgate/util/file.h"
 #include "mirrorgate/util/log.h"
 #include "mirrorgate/util/strbuf.h"
 
@@ -45,23 +46,11 @@ void mg_ontap_client_free(mg_ontap_client *c)
 	free(c->ca_file);
 	free(c->ca_pem);
 	free(c->username);
-	if (c->password) {
-		/* The password must not linger in freed memory. */
-		volatile char *p = c->password;
-		while (*p)
-			*p++ = '\0';
-		free(c->password);
-	}
+	mg_free_secret(c->password); /* must not linger in freed memory */
 	free(c->cert_file);
 	free(c->key_file);
 	free(c->cert_pem);
-	if (c->key_pem) {
-		/* the private key must not linger in freed memory either */
-		volatile char *p = c->key_pem;
-		while (*p)
-			*p++ = '\0';
-		free(c->key_pem);
-	}
+	mg_free_secret(c->key_pem);
 	free(c->user_agent);
 	free(c);
 }
