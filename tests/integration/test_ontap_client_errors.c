@@ -197,6 +197,19 @@ Test(ontap_err, client_certificate_login)
 	cr_assert_eq(mg_ontap_client_new(&c, &cfg), 0);
 	cr_assert_eq(mg_ontap_cluster_get(c, &cl, &err), MG_EAUTH, "CN is not a user");
 	mg_ontap_client_free(c);
+	/* the same pair as PEM text (a Kubernetes Secret's, no files) */
+	cfg.client_cert_file = cfg.client_key_file = NULL;
+	cfg.client_cert_pem = good.cert_pem;
+	cfg.client_key_pem = good.key_pem;
+	cr_assert_eq(mg_ontap_client_new(&c, &cfg), 0);
+	cr_assert_eq(mg_ontap_cluster_get(c, &cl, &err), 0, "%s", err.message);
+	mg_ontap_client_free(c);
+	/* one source for the pair: not files and text, not half of either */
+	cfg.client_cert_file = cert;
+	cr_assert_neq(mg_ontap_client_new(&c, &cfg), 0);
+	cfg.client_cert_file = NULL;
+	cfg.client_key_pem = NULL;
+	cr_assert_neq(mg_ontap_client_new(&c, &cfg), 0);
 	const char *files[] = {ca_path, cert, key, bcert, bkey};
 	for (size_t i = 0; i < 5; i++)
 		unlink(files[i]);

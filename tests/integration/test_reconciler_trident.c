@@ -522,25 +522,36 @@ static void put_secret(const char *name, const char *user, const char *password)
 	cJSON_Delete(o);
 }
 
+static void put_tbc_cert(const char *name, const char *secret, const char *client_cert_pem);
+
 static void put_tbc(const char *name, const char *secret)
+{
+	put_tbc_cert(name, secret, NULL);
+}
+
+static void put_tbc_cert(const char *name, const char *secret, const char *client_cert_pem)
 {
 	char *ca_pem = NULL;
 	size_t len = 0;
 	cr_assert_eq(mg_read_file(E.ontap.ca_file, 1 << 20, &ca_pem, &len), 0);
 	char *ca = b64(ca_pem);
 	free(ca_pem);
-	size_t cap = strlen(ca) + 1024;
+	char *cert = client_cert_pem ? b64(client_cert_pem) : NULL;
+	size_t cap = strlen(ca) + (cert ? strlen(cert) : 0) + 1024;
 	char *y = malloc(cap);
 	snprintf(y, cap,
 		 "{\"apiVersion\":\"trident.netapp.io/v1\",\"kind\":\"TridentBackendConfig\","
 		 "\"metadata\":{\"name\":\"%s\",\"namespace\":\"trident\"},"
 		 "\"spec\":{\"version\":1,\"storageDriverName\":\"ontap-nas\","
 		 "\"managementLIF\":\"%s\",\"svm\":\"svm-b\",\"trustedCACertificate\":\"%s\","
-		 "\"credentials\":{\"name\":\"%s\"}}}",
-		 name, E.ontap.clusters[1].url + strlen("https://"), ca, secret);
+		 "%s%s%s\"credentials\":{\"name\":\"%s\"}}}",
+		 name, E.ontap.clusters[1].url + strlen("https://"), ca,
+		 cert ? "\"clientCertificate\":\"" : "", cert ? cert : "", cert ? "\"," : "",
+		 secret);
 	rec_env_create(&E, &k_tbc, "trident", y);
 	free(y);
 	free(ca);
+	free(cert);
 }
 
 #define TBC_READY(name, v) "mirrorgate_backend_ready{backend=\"" name "\",source=\"TridentBackendConfig\"} " v
@@ -611,4 +622,61 @@ Test(reconciler_trident, backends_from_tridentbackendconfigs)
 	cr_assert(rec_e2e_wait_metric(&R, "backend=\"ontap-broken\"", false, 5000, &body), "%s",
 		  body ? body : "");
 	free(body);
+}
+
+/* Trident's other authentication: spec.clientCertificate (base64 PEM) and the Secret's
+ * clientPrivateKey (base64 PEM, inside the Secret's own base64), against an ontap-sim that
+ * maps the certificate's CN to a user. */
+Test(reconciler_trident, backend_from_tbc_with_a_client_certificate)
+{
+	mg_pem_pair ca = {0}, leaf = {0};
+	cr_assert_eq(mg_tls_make_ca(&ca, "client-ca", 1), 0);
+	cr_assert_eq(mg_tls_make_leaf(&leaf, &ca, "admin", NULL, 0, 1, true), 0);
+	char ca_path[128];
+	snprintf(ca_path, sizeof(ca_path), "%s/client-ca.pem", g_dir);
+	cr_assert_eq(mg_write_file_atomic(ca_path, ca.cert_pem, strlen(ca.cert_pem), 0600), 0);
+	/* ontap-sim again, now accepting client certificates */
+	mg_ontap_client_free(E.ca);
+	mg_ontap_client_free(E.cb);
+	ontap_sim_stop(&E.ontap);
+	const char *args[] = {"--realtime", "--client-ca", ca_path, NULL};
+	ontap_sim_start_bin(&E.ontap, MG_BIN_DIR "/ontap-sim", NULL, args);
+	cr_assert_eq(ontap_sim_control(&E.ontap, "POST", "settings",
+				       "{\"job_queue_ms\":10,\"job_run_ms\":30,"
+				       "\"transfer_queue_ms\":20,\"transfer_ms\":100}",
+				       NULL),
+		     200);
+	mg_ontap_config oc;
+	for (int i = 0; i < 2; i++) {
+		ontap_sim_client_config(&E.ontap, (size_t)i, &oc);
+		oc.now_ms = NULL;
+		oc.sleep_ms = NULL;
+		oc.clock_ctx = NULL;
+		cr_assert_eq(mg_ontap_client_new(i ? &E.cb : &E.ca, &oc), 0);
+	}
+	char *key_b64 = b64(leaf.key_pem);
+	char *key_data = b64(key_b64); /* the Secret's data encoding on top of Trident's */
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "apiVersion", "v1");
+	cJSON_AddStringToObject(o, "kind", "Secret");
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(md, "name", "cert-secret");
+	cJSON_AddStringToObject(md, "namespace", "trident");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "data"), "clientPrivateKey", key_data);
+	mg_k8s_status st;
+	cr_assert_eq(mg_k8s_create(NULL, E.k8s, &mg_k8s_res_secret, "trident", o, &st), 0, "%s",
+		     st.message);
+	cJSON_Delete(o);
+	put_tbc_cert("ontap-cert", "cert-secret", leaf.cert_pem);
+	rec_env_mirror_pair(&E);
+	start((const char *const[]){"--backends-from-trident", "--mode", "controller", NULL});
+	expect_metric(TBC_READY("ontap-cert", "1"));
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
+	cr_assert(rec_e2e_wait_state(&E, "app", "mirror", "established", 20000), "see %s", R.log);
+	cr_assert_not(rec_e2e_file_contains(R.log, key_b64), "no key in the log");
+	free(key_b64);
+	free(key_data);
+	unlink(ca_path);
+	mg_pem_pair_free(&ca);
+	mg_pem_pair_free(&leaf);
 }
