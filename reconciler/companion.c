@@ -326,3 +326,35 @@ out:
 	cJSON_Delete(p.obj);
 	return rc;
 }
+
+int mg_companion_tamu_reconcile(const mg_rctx *c, mg_event_memo *memo, bool trident_runs_tamus,
+				const char *trident_version, const char *ns, const char *name,
+				mg_rec_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	cJSON *obj = NULL;
+	if (!mg_kobj_open(&obj, c, &mg_k8s_res_tamu, ns, name, "TAMU", res))
+		return 0;
+	res->outcome = MG_REC_FORGET; /* TAMUs have no updates worth a re-check (as Trident) */
+	char key[600];
+	snprintf(key, sizeof(key), "tamu/%s/%s", ns, name);
+	const char *state = mg_kobj_str(obj, "status", "state");
+	if (!trident_runs_tamus && !(state && *state) && !mg_kobj_deleting(obj) &&
+	    mg_event_memo_changed(memo, key, MG_EVENT_TAMU_NOT_RUN)) {
+		char msg[640];
+		snprintf(msg, sizeof(msg),
+			 "Trident %s does not run TridentActionMirrorUpdates (23.07 and earlier "
+			 "never; 23.10 to 24.06 only with ACP, enableACP in the TridentOrchestrator), "
+			 "and mirrorgate in companion mode does not either: this one stays "
+			 "unprocessed. Enable ACP or upgrade Trident, or start the transfer on ONTAP: "
+			 "snapmirror update -destination-path <svm>:<volume>",
+			 trident_version && *trident_version ? trident_version : "");
+		mg_kobj_event(c, obj, "Warning", MG_EVENT_TAMU_NOT_RUN, msg);
+		mg_warn("companion: explained", "tamu", name, "namespace", ns, "reason",
+			MG_EVENT_TAMU_NOT_RUN, NULL);
+		const char *l[] = {"reason", MG_EVENT_TAMU_NOT_RUN, NULL};
+		mg_rmetrics_inc(c->metrics, "mirrorgate_companion_explanations_total", l, 1);
+	}
+	cJSON_Delete(obj);
+	return 0;
+}

@@ -29,10 +29,18 @@ bool mg_event_memo_changed(mg_event_memo *m, const char *key, const char *reason
 #define MG_EVENT_LAG_BEYOND_SCHEDULE "LagBeyondSchedule"
 #define MG_EVENT_PROMOTED_SNAPSHOT_PENDING "PromotedSnapshotNotArrived"
 #define MG_EVENT_FORCED_BREAK_NEEDED "ForcedBreakNeeded"
+#define MG_EVENT_TAMU_NOT_RUN "TridentDoesNotRunTAMUs"
 
 /* The interval of an ONTAP schedule name ("5min", "hourly", "8hour", "daily", "weekly");
  * 0 when the name does not say (a custom cron schedule). */
 int64_t mg_schedule_interval_s(const char *schedule);
+
+/* A TAMU in companion mode: nothing is written to it. When the detected Trident does not run
+ * TAMUs (before 23.10, or 23.10-24.06 without ACP) and the TAMU has no status yet, one
+ * Warning Event says so and what to do, instead of a TAMU that waits for ever in silence. */
+int mg_companion_tamu_reconcile(const mg_rctx *c, mg_event_memo *memo, bool trident_runs_tamus,
+				const char *trident_version, const char *ns, const char *name,
+				mg_rec_result *res);
 
 int mg_companion_tmr_reconcile(const mg_rctx *c, mg_event_memo *memo, const char *ns,
 			       const char *name, mg_rec_result *res);

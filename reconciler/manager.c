@@ -42,6 +42,8 @@ struct mg_manager {
 	atomic_int mode;      /* MG_MODE_CONTROLLER or MG_MODE_COMPANION */
 	atomic_bool refused;  /* controller asked for beside an active Trident: act on nothing */
 	atomic_bool decided;
+	atomic_bool trident_tamus; /* Trident's controller runs TAMUs (release, ACP) */
+	char trident_version[64]; /* for the TAMU explanation; written by detect() */
 	char last_why[1200];  /* the last decision's explanation (chores thread only) */
 	mg_event_memo *memo;
 };
@@ -214,7 +216,11 @@ static void process(mg_manager *m, char *key)
 		     .companion = companion};
 	mg_rec_result res = {0};
 	int rc = MG_EINVAL;
-	if (companion && (strcmp(kind, "tamu") == 0 || strcmp(kind, "tsi") == 0)) {
+	if (companion && strcmp(kind, "tamu") == 0) {
+		/* Trident's; one that its release leaves alone gets an explanation */
+		rc = mg_companion_tamu_reconcile(&c, m->memo, atomic_load(&m->trident_tamus),
+						 m->trident_version, ns, name, &res);
+	} else if (companion && strcmp(kind, "tsi") == 0) {
 		/* Trident runs them; a mode switch enqueues everything again */
 		res.outcome = MG_REC_FORGET;
 		rc = 0;
@@ -332,6 +338,11 @@ static void detect(mg_manager *m)
 	bool refused_before = atomic_load(&m->refused);
 	/* read-only before anything acts in companion (or refused) mode */
 	mg_backends_set_read_only(m->o.backends, d.mode == MG_MODE_COMPANION || d.refused);
+	if (v.known) {
+		snprintf(m->trident_version, sizeof(m->trident_version), "%s",
+			 v.version[0] ? v.version : "of unknown version");
+		atomic_store(&m->trident_tamus, v.tamu_active);
+	}
 	atomic_store(&m->mode, d.mode);
 	atomic_store(&m->refused, d.refused);
 	atomic_store(&m->decided, true);

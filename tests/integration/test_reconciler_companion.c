@@ -172,3 +172,39 @@ Test(reconciler_companion, promoted_source_gets_source_history)
 	cr_assert_eq(res.outcome, MG_REC_FORGET);
 	mg_event_memo_free(memo);
 }
+
+Test(reconciler_companion, tamu_that_trident_leaves_alone_is_explained_once)
+{
+	rec_env_pvc(&E, "app", "data", "vol_dst");
+	rec_env_create(&E, &mg_k8s_res_tamu, "app",
+		       "apiVersion: trident.netapp.io/v1\nkind: TridentActionMirrorUpdate\n"
+		       "metadata: {name: update-1, namespace: app}\n"
+		       "spec: {tridentMirrorRelationshipName: mirror}\n");
+	E.ctx_b.companion = true;
+	mg_event_memo *memo = NULL;
+	cr_assert_eq(mg_event_memo_new(&memo), 0);
+	mg_rec_result res;
+	/* a Trident that runs TAMUs: nothing to say */
+	cr_assert_eq(mg_companion_tamu_reconcile(&E.ctx_b, memo, true, "25.06.0", "app",
+						 "update-1", &res),
+		     0);
+	cr_assert_eq(rec_env_events(&E, "app", "update-1", "TridentDoesNotRunTAMUs"), 0);
+	/* 24.02 without ACP: said once, however often the TAMU comes by */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(mg_companion_tamu_reconcile(&E.ctx_b, memo, false, "24.02.0", "app",
+							 "update-1", &res),
+			     0);
+	cr_assert_eq(res.outcome, MG_REC_FORGET);
+	cr_assert_eq(rec_env_events(&E, "app", "update-1", "TridentDoesNotRunTAMUs"), 1);
+	cr_assert(strstr(rec_env_event_message(&E, "app", "update-1", "TridentDoesNotRunTAMUs"),
+			 "Trident 24.02.0 does not run"));
+	cJSON *tamu = rec_env_get(&E, &mg_k8s_res_tamu, "app", "update-1");
+	cr_assert_null(cJSON_GetObjectItem(tamu, "status"), "nothing written to the TAMU");
+	cJSON_Delete(tamu);
+	/* gone: forgotten without a word */
+	cr_assert_eq(mg_companion_tamu_reconcile(&E.ctx_b, memo, false, "24.02.0", "app", "nope",
+						 &res),
+		     0);
+	cr_assert_eq(res.outcome, MG_REC_FORGET);
+	mg_event_memo_free(memo);
+}
