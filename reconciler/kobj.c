@@ -35,7 +35,7 @@ bool mg_kobj_open(cJSON **obj, const mg_rctx *c, const mg_k8s_resource *r, const
 static int refused(const mg_rctx *c, const mg_k8s_resource *res, const cJSON *obj,
 		   const char *what)
 {
-	if (c->companion && mg_rctx_may_act(c))
+	if (mg_rctx_companion(c) && mg_rctx_may_act(c))
 		mg_warn("companion mode: write to a Trident object suppressed", "resource",
 			res->resource, "name", mg_kobj_str(obj, "metadata", "name"), "write", what,
 			NULL);

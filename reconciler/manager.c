@@ -170,6 +170,13 @@ static bool may_act(void *ctx)
 	return mg_manager_leading(ctx);
 }
 
+/* refused counts too: a refused controller writes nothing Trident owns */
+static bool companion_now(void *ctx)
+{
+	mg_manager *m = ctx;
+	return atomic_load(&m->mode) == MG_MODE_COMPANION || atomic_load(&m->refused);
+}
+
 /* The snapshot informers are left out on purpose: on a cluster without the snapshot CRDs
  * their list gets 404 for ever, and TSIs still resolve at their backoff retries. */
 bool mg_manager_ready(void *manager)
@@ -213,7 +220,7 @@ static void process(mg_manager *m, char *key)
 	mg_rctx c = {.kube = m->o.kube, .backends = m->o.backends->items,
 		     .nbackends = m->o.backends->len, .may_act = may_act, .may_act_ctx = m,
 		     .metrics = m->o.metrics, .refresh_ms = m->o.refresh_ms,
-		     .companion = companion};
+		     .companion = companion, .companion_now = companion_now};
 	mg_rec_result res = {0};
 	int rc = MG_EINVAL;
 	if (companion && strcmp(kind, "tamu") == 0) {

@@ -49,7 +49,7 @@ int mg_pvc_protect(const mg_rctx *c, const char *ns, const char *pvc, const char
 	}
 	/* companion mode: the history only; the finalizer exists to release on ONTAP, which
 	 * Trident does there */
-	bool need_fin = !c->companion && !mg_kobj_has_finalizer(obj, MG_PVC_FINALIZER);
+	bool need_fin = !mg_rctx_companion(c) && !mg_kobj_has_finalizer(obj, MG_PVC_FINALIZER);
 	if (!need_history && !need_fin)
 		goto out;
 	if (!mg_rctx_may_act(c)) {
@@ -116,7 +116,7 @@ int mg_pvc_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		rc = 0;
 		goto out;
 	}
-	if (c->companion) {
+	if (mg_rctx_companion(c)) {
 		/* left from a controller-mode run: Trident releases on ONTAP, we only let go */
 		mg_info("companion mode: PVC finalizer removed without an ONTAP release", "pvc",
 			name, "namespace", ns, NULL);

@@ -12,16 +12,21 @@ bool mg_rctx_may_act(const mg_rctx *c)
 	return !c->may_act || c->may_act(c->may_act_ctx);
 }
 
+bool mg_rctx_companion(const mg_rctx *c)
+{
+	return c->companion || (c->companion_now && c->companion_now(c->may_act_ctx));
+}
+
 bool mg_rctx_may_write_trident(const mg_rctx *c, const char *group)
 {
-	if (c->companion && group && strcmp(group, "trident.netapp.io") == 0)
+	if (group && strcmp(group, "trident.netapp.io") == 0 && mg_rctx_companion(c))
 		return false;
 	return mg_rctx_may_act(c);
 }
 
 bool mg_rctx_may_write_ontap(const mg_rctx *c)
 {
-	return !c->companion && mg_rctx_may_act(c);
+	return !mg_rctx_companion(c) && mg_rctx_may_act(c);
 }
 
 int64_t mg_rctx_wall_ms(const mg_rctx *c)

@@ -38,6 +38,9 @@ typedef struct mg_rctx {
 	/* Companion mode (beside an active Trident): no ONTAP writes (the backends' clients are
 	 * read-only) and no TMR/TAMU/TSI status or finalizer writes (kobj.c refuses them). */
 	bool companion;
+	/* The live mode, asked at every write (with may_act_ctx): a pass that began as
+	 * controller stops writing the moment Trident is detected. NULL: `companion` only. */
+	bool (*companion_now)(void *ctx);
 	unsigned max_steps;      /* ONTAP steps per pass; default 8 */
 	uint64_t refresh_ms;     /* re-check of settled objects; default 300000 */
 } mg_rctx;
@@ -62,6 +65,8 @@ bool mg_rctx_may_act(const mg_rctx *c);
 bool mg_rctx_may_write_trident(const mg_rctx *c, const char *group);
 /* The choke point for ONTAP changes: false in companion mode and when not the leader. */
 bool mg_rctx_may_write_ontap(const mg_rctx *c);
+/* Companion mode now (the pass's flag or the live mode). */
+bool mg_rctx_companion(const mg_rctx *c);
 int64_t mg_rctx_wall_ms(const mg_rctx *c);
 /* "2026-11-25T10:00:00Z" now. */
 void mg_rctx_now_rfc3339(const mg_rctx *c, char *buf, size_t len);

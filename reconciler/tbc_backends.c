@@ -49,6 +49,12 @@ fail:
 	return NULL;
 }
 
+static const char *rv_of(const cJSON *obj)
+{
+	const char *rv = obj ? mg_kobj_str(obj, "metadata", "resourceVersion") : NULL;
+	return rv ? rv : "";
+}
+
 static const char *spec_str(const cJSON *tbc, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
@@ -170,9 +176,7 @@ static int build(built *out, mg_k8s_client *kube, const char *ns, const cJSON *t
 	}
 	snprintf(out->item.name, sizeof(out->item.name), "%s", name);
 	snprintf(out->item.svm, sizeof(out->item.svm), "%s", svm);
-	snprintf(out->fingerprint, sizeof(out->fingerprint), "%s/%s",
-		 mg_kobj_str(tbc, "metadata", "resourceVersion") ?: "",
-		 mg_kobj_str(secret, "metadata", "resourceVersion") ?: "");
+	snprintf(out->fingerprint, sizeof(out->fingerprint), "%s/%s", rv_of(tbc), rv_of(secret));
 	rc = 0;
 out:
 	free(user);
@@ -197,8 +201,7 @@ static void current_fingerprint(mg_k8s_client *kube, const char *ns, const cJSON
 	mg_k8s_status st;
 	if (cJSON_IsString(sname))
 		mg_k8s_get(&secret, kube, &mg_k8s_res_secret, ns, sname->valuestring, &st);
-	snprintf(fp, len, "%s/%s", mg_kobj_str(tbc, "metadata", "resourceVersion") ?: "",
-		 secret ? mg_kobj_str(secret, "metadata", "resourceVersion") ?: "" : "");
+	snprintf(fp, len, "%s/%s", rv_of(tbc), rv_of(secret));
 	cJSON_Delete(secret);
 }
 

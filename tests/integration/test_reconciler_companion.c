@@ -81,6 +81,41 @@ Test(reconciler_companion, read_only_client_sends_no_write)
 	mg_ontap_client_set_read_only(NULL, true); /* no-op */
 }
 
+static bool g_live_companion;
+static bool live_companion(void *ctx)
+{
+	(void)ctx;
+	return g_live_companion;
+}
+
+/* A pass that began as controller stops writing the moment the live mode turns companion. */
+Test(reconciler_companion, live_mode_closes_the_choke_points_mid_pass)
+{
+	rec_env_mirror_pair(&E);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", TMR_EST);
+	mg_rctx c = E.ctx_b;
+	c.companion = false;
+	c.companion_now = live_companion;
+	g_live_companion = false;
+	cr_assert_not(mg_rctx_companion(&c));
+	cr_assert(mg_rctx_may_write_ontap(&c));
+	g_live_companion = true;
+	cr_assert(mg_rctx_companion(&c));
+	cr_assert_not(mg_rctx_may_write_ontap(&c));
+	cr_assert_not(mg_rctx_may_write_trident(&c, "trident.netapp.io"));
+	cr_assert(mg_rctx_may_write_trident(&c, ""), "core kinds (PVC history, Events) stay");
+	cJSON *tmr = rec_env_get(&E, &mg_k8s_res_tmr, "app", "mirror");
+	cr_assert_eq(mg_kobj_set_finalizer(NULL, &c, &mg_k8s_res_tmr, tmr, "trident.netapp.io",
+					   true),
+		     MG_EAUTH);
+	cJSON_Delete(tmr);
+	g_live_companion = false;
+	mg_rec_result res;
+	cr_assert_eq(mg_tmr_reconcile(&c, "app", "mirror", &res), 0);
+	cr_assert(has_finalizer(&mg_k8s_res_tmr, "app", "mirror", "trident.netapp.io"),
+		  "controller again: it writes");
+}
+
 Test(reconciler_companion, controller_code_under_companion_writes_nothing_trident_owns)
 {
 	rec_env_mirror_pair(&E);
