@@ -96,7 +96,7 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 	f->detect_ms = 60000;
 	enum { O_CONFIG = 1, O_KUBECONFIG, O_CONTEXT, O_NS, O_WORKERS, O_RESYNC, O_METRICS, O_LE,
 	       O_LNS, O_LNAME, O_ID, O_LDUR, O_RDL, O_RETRY, O_BBASE, O_BCAP, O_LOG, O_HELP, O_TOPO, O_WTO,
-	       O_MODE, O_ALLOW, O_TNS, O_TBC, O_DETECT };
+	       O_MODE, O_ALLOW, O_TRIDENT_NS, O_TBC, O_DETECT };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, O_CONFIG},
 		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -119,7 +119,7 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 		{"watch-timeout", required_argument, NULL, O_WTO},
 		{"mode", required_argument, NULL, O_MODE},
 		{"allow-controller-beside-trident", no_argument, NULL, O_ALLOW},
-		{"trident-namespace", required_argument, NULL, O_TNS},
+		{"trident-namespace", required_argument, NULL, O_TRIDENT_NS},
 		{"backends-from-trident", no_argument, NULL, O_TBC},
 		{"trident-detect-period", required_argument, NULL, O_DETECT},
 		{"help", no_argument, NULL, O_HELP},
@@ -174,7 +174,7 @@ int mg_flags_parse(mg_flags *f, int argc, char **argv, char *why, size_t why_len
 			break;
 		}
 		case O_ALLOW: f->allow_beside_trident = true; break;
-		case O_TNS: f->trident_ns = optarg; bad = !*optarg; break;
+		case O_TRIDENT_NS: f->trident_ns = optarg; bad = !*optarg; break;
 		case O_TBC: f->backends_from_trident = true; break;
 		case O_DETECT:
 			bad = mg_duration_flag(optarg, &f->detect_ms) || f->detect_ms < 100;
