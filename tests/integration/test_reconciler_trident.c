@@ -171,6 +171,7 @@ Test(reconciler_trident, detection_follows_each_release_and_configuration)
 	remove_obj(&k_tver, "trident", "trident");
 	expect_metric(MODE_CONTROLLER);
 	expect_metric(TMR_ACTIVE("0"));
+	cr_assert_eq(rec_proc_stop(&R, false), 0, "a clean SIGTERM exit (with MG_SANITIZE: no leak); see %s", R.log);
 }
 
 /* Trident's CRD controller writes its Events as trident-crd-controller: an Event on a TMR is
@@ -477,6 +478,7 @@ Test(reconciler_trident, companion_story_writes_nothing_trident_owns)
 	free(pvc_text);
 	cJSON_Delete(pvc);
 	rec_e2e_assert_no_loss(&E);
+	cr_assert_eq(rec_proc_stop(&R, false), 0, "a clean SIGTERM exit (with MG_SANITIZE: no leak); see %s", R.log);
 }
 
 /* ---- backends from TridentBackendConfigs ---- */
@@ -622,6 +624,7 @@ Test(reconciler_trident, backends_from_tridentbackendconfigs)
 	cr_assert(rec_e2e_wait_metric(&R, "backend=\"ontap-broken\"", false, 5000, &body), "%s",
 		  body ? body : "");
 	free(body);
+	cr_assert_eq(rec_proc_stop(&R, false), 0, "a clean SIGTERM exit (with MG_SANITIZE: no leak); see %s", R.log);
 }
 
 /* Trident's other authentication: spec.clientCertificate (base64 PEM) and the Secret's
@@ -674,6 +677,8 @@ Test(reconciler_trident, backend_from_tbc_with_a_client_certificate)
 	rec_env_create(&E, &mg_k8s_res_tmr, "app", REC_E2E_TMR);
 	cr_assert(rec_e2e_wait_state(&E, "app", "mirror", "established", 20000), "see %s", R.log);
 	cr_assert_not(rec_e2e_file_contains(R.log, key_b64), "no key in the log");
+	cr_assert_eq(rec_proc_stop(&R, false), 0, "a clean SIGTERM exit (with MG_SANITIZE: no leak); see %s", R.log);
+
 	free(key_b64);
 	free(key_data);
 	unlink(ca_path);
