@@ -28,12 +28,13 @@ typedef struct pass {
 	/* condition being built */
 	enum mg_tmr_state state;
 	bool state_known; /* false: keep the stored state (unknown observation) */
-	char message[768];
+	char message[2048];
 	char local_handle[2 * MG_ONTAP_NAME_MAX];
 	char policy[MG_ONTAP_NAME_MAX], schedule[MG_ONTAP_NAME_MAX];
 	mg_mirror_target target;
 	bool pvc_deleting; /* the local PVC is Terminating */
 	char lookup_error[512]; /* ONTAP's reason when the volume look-up failed */
+	char forced_note[2048];  /* this pass broke with force: the promoted status says so */
 	mg_rec_result *res;
 } pass;
 
@@ -214,6 +215,63 @@ static void ontap_unreadable(pass *p, const char *what, const char *why)
 	set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; retrying", why);
 }
 
+static void count_call(pass *p, const char *op, int rc, const mg_ontap_error *err)
+{
+	const char *ml[] = {"operation", op, "outcome",
+			    rc == 0 ? "success" : mg_mirror_err_transient(err) ? "retry" : "error",
+			    NULL};
+	mg_rmetrics_inc(p->c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+}
+
+/* ONTAP refused the break because the source's cluster cannot be contacted (262224): the
+ * site is down, and waiting for it is what an unplanned failover must not do. The break is
+ * repeated with ?force=true. The source is not told: its volume stays read-write, so the
+ * Event and the promoted status say what to do when it returns. */
+static int break_with_force(pass *p, const mg_ontap_relationship *rel, mg_step_args *args,
+			    mg_ontap_error *err)
+{
+	char why[MG_ONTAP_ERR_MESSAGE_MAX];
+	snprintf(why, sizeof(why), "%s", err->message);
+	const char *source = rel->source_path[0] ? rel->source_path : p->target.remote_path;
+	mg_warn("source cluster unreachable: breaking with force", "tmr", p->name, "namespace",
+		p->ns, "source", source, "destination", p->target.local_path, "error", why, NULL);
+	args->force = true;
+	int rc = mg_mirror_step(&p->target, MG_STEP_BREAK, rel, args, err);
+	args->force = false;
+	count_call(p, "break-forced", rc, err);
+	if (rc != 0)
+		return rc;
+	char cluster[MG_ONTAP_NAME_MAX + 16] = "";
+	if (rel->source_cluster[0])
+		snprintf(cluster, sizeof(cluster), " (cluster %s)", rel->source_cluster);
+	snprintf(p->forced_note, sizeof(p->forced_note),
+		 "%s: the source %s%s could not be contacted (%.200s). When it returns, its volume "
+		 "is still read-write (split-brain): keep the writes of one side and set the TMR "
+		 "of the side that gives them up to spec.state reestablished with the other "
+		 "side's handle (on the source's cluster: remoteVolumeHandle %s); its writes since "
+		 "the last common snapshot are lost",
+		 MG_MSG_FORCED_PROMOTE, source, cluster, why, p->target.local_path);
+	mg_kobj_event(p->c, p->obj, "Warning", MG_EVENT_REASON_SOURCE_UNREACHABLE,
+		      p->forced_note);
+	return 0;
+}
+
+/* The promoted status of a TMR whose break was forced keeps saying so (until the state
+ * changes): a later pass does not know it, the stored message does. */
+static void keep_forced_note(pass *p)
+{
+	if (p->forced_note[0]) {
+		set_msg(p, "%s", p->forced_note);
+		return;
+	}
+	const mg_tmr_condition *old = p->tmr.has_condition ? &p->tmr.condition : NULL;
+	const char *msg = old ? nz(old->message) : "";
+	enum mg_tmr_state st = mg_tmr_state_parse(old ? old->state : NULL);
+	if ((st == MG_TMR_PROMOTED || st == MG_TMR_PROMOTING) &&
+	    strncmp(msg, MG_MSG_FORCED_PROMOTE, strlen(MG_MSG_FORCED_PROMOTE)) == 0)
+		set_msg(p, "%s", msg);
+}
+
 /* Drives ONTAP toward p->desired, one step per fresh read. Fills the condition. */
 static void drive(pass *p, const drive_opts *o)
 {
@@ -283,6 +341,8 @@ static void drive(pass *p, const drive_opts *o)
 					rel.unhealthy_reason);
 			else
 				p->message[0] = '\0';
+			if (p->state == MG_TMR_PROMOTED && has_remote)
+				keep_forced_note(p);
 			p->res->outcome = mg_tmr_state_is_transitioning(p->state) ? MG_REC_RETRY
 										   : MG_REC_DONE;
 			return;
@@ -394,10 +454,9 @@ static void drive(pass *p, const drive_opts *o)
 		mg_info("ONTAP step", "tmr", p->name, "namespace", p->ns, "step", mg_step_name(step),
 			"destination", p->target.local_path, NULL);
 		int rc = mg_mirror_step(&p->target, step, r, &args, &err);
-		const char *ml[] = {"operation", mg_step_name(step), "outcome",
-				    rc == 0 ? "success" : mg_mirror_err_transient(&err) ? "retry" : "error",
-				    NULL};
-		mg_rmetrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+		count_call(p, mg_step_name(step), rc, &err);
+		if (rc != 0 && mg_step_may_force(step, &err))
+			rc = break_with_force(p, r, &args, &err);
 		if (rc != 0) {
 			if (mg_mirror_err_transient(&err)) {
 				/* a busy or unreachable ONTAP, or an outcome to re-read (H11) */
