@@ -35,6 +35,7 @@ typedef struct pass {
 	bool pvc_deleting; /* the local PVC is Terminating */
 	char lookup_error[512]; /* ONTAP's reason when the volume look-up failed */
 	char forced_note[2048];  /* this pass broke with force: the promoted status says so */
+	const char *extra_reason; /* a Warning Event with the message, when the status changes */
 	mg_rec_result *res;
 } pass;
 
@@ -159,6 +160,8 @@ static int write_status(pass *p)
 			mg_tmr_event ev;
 			if (mg_tmr_event_for(p->tmr.state, &v, &ev))
 				mg_kobj_event(p->c, updated, ev.type, ev.reason, ev.message);
+			if (p->extra_reason)
+				mg_kobj_event(p->c, updated, "Warning", p->extra_reason, v.message);
 			mg_info("TMR status written", "tmr", p->name, "namespace", p->ns, "state",
 				v.state, "message", v.message, NULL);
 			cJSON_Delete(updated);
@@ -474,6 +477,56 @@ static void drive(pass *p, const drive_opts *o)
 	retry(p, "step budget used");
 }
 
+/* The source side of a settled promoted TMR: ONTAP's source-side view of the local volume
+ * (list_destinations_only) names every destination it feeds. Each one is recorded on the PVC
+ * (history role "source", which the webhook's failback rules read) and the PVC is protected,
+ * so that deleting it releases the source-side metadata before the volume goes. A destination
+ * whose relationship is broken off was promoted: both volumes are read-write (split-brain),
+ * and the status and a Warning Event say so and how to choose. A failed read changes
+ * nothing (logged; the next pass reads again). */
+static void source_side(pass *p)
+{
+	const mg_tmr_mapping *m = &p->tmr.mappings[0];
+	mg_ontap_relationship_list list = {0};
+	mg_ontap_error err;
+	int rc = mg_ontap_relationship_list_destinations(p->target.backend->ontap,
+							 p->target.local_path, &list, &err);
+	if (rc != 0) {
+		if (rc != MG_ENOTFOUND)
+			mg_warn("could not list the SnapMirror destinations of the source volume",
+				"tmr", p->name, "namespace", p->ns, "volume", p->target.local_path,
+				"error", err.message, NULL);
+		return;
+	}
+	for (size_t i = 0; i < list.len; i++) {
+		const mg_ontap_relationship *d = &list.items[i];
+		if (!d->destination_path[0] || !strchr(d->destination_path, ':'))
+			continue;
+		int prc = mg_pvc_protect(p->c, p->ns, m->local_pvc_name, d->destination_path,
+					 "source", p->name);
+		if (prc != 0)
+			retry(p, "PVC protection (source): %s", mg_strerror(prc));
+		if (!mg_destination_promoted(d) || p->message[0])
+			continue;
+		set_msg(p,
+			"%s: this volume %s is read-write, and its SnapMirror destination %s was "
+			"promoted (the relationship is broken off), so it is read-write too; writes "
+			"on either side are not replicated. Keep the writes of one side: set the TMR "
+			"of the side that gives its writes up to spec.state reestablished with the "
+			"other side's handle (this TMR with remoteVolumeHandle %s resyncs this volume "
+			"from %s; the TMR on the destination's cluster with remoteVolumeHandle %s "
+			"resyncs it from this volume). The side that is reestablished loses its "
+			"writes since the last common snapshot",
+			MG_MSG_SPLIT_BRAIN, p->target.local_path, d->destination_path,
+			d->destination_path, d->destination_path, p->target.local_path);
+		p->extra_reason = MG_EVENT_REASON_SPLIT_BRAIN;
+		mg_warn("split-brain: the destination of this source was promoted", "tmr", p->name,
+			"namespace", p->ns, "source", p->target.local_path, "destination",
+			d->destination_path, NULL);
+	}
+	mg_ontap_relationship_list_free(&list);
+}
+
 static int resolve(pass *p, bool *resolved)
 {
 	*resolved = false;
@@ -690,6 +743,8 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		if (prc != 0)
 			retry(&p, "PVC protection: %s", mg_strerror(prc));
 	}
+	if (p.state_known && p.state == MG_TMR_PROMOTED && p.desired == MG_TMR_PROMOTED)
+		source_side(&p);
 	rc = write_status(&p);
 	if (rc != 0 && res->outcome != MG_REC_RETRY)
 		retry(&p, "status write: %s", mg_strerror(rc));

@@ -158,3 +158,93 @@ Test(reconciler_dr, other_break_refusals_are_never_forced)
 	cr_expect_str_eq(cond("mirror", "message"), "");
 	assert_no_loss();
 }
+
+static char *pvc_history(const char *pvc, bool *has_finalizer)
+{
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_pvc, "app", pvc);
+	cr_assert_not_null(o);
+	const cJSON *md = cJSON_GetObjectItem(o, "metadata");
+	const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(md, "annotations"),
+					     "mirrorgate.io/replication-history");
+	char *out = cJSON_IsString(h) ? strdup(h->valuestring) : NULL;
+	*has_finalizer = false;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(md, "finalizers"))
+	if (cJSON_IsString(f) && strcmp(f->valuestring, MG_PVC_FINALIZER) == 0)
+		*has_finalizer = true;
+	cJSON_Delete(o);
+	return out;
+}
+
+/* The source side learns its destination from ONTAP and records it: history role "source"
+ * on the source PVC (what the webhook's failback rule reads), and the PVC is protected. */
+Test(reconciler_dr, source_records_its_destinations_and_protects_its_pvc)
+{
+	rec_env_mirror_pair(&E);
+	rec_env_pvc(&E, "app", "src", "vol_src");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", SOURCE);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 5, 1000), 0);
+	bool fin = true;
+	char *h = pvc_history("src", &fin);
+	cr_expect_null(h, "no destination yet, nothing recorded: %s", h ? h : "");
+	cr_expect_not(fin, "not a source yet: no finalizer");
+	free(h);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", MIRROR("established"));
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	h = pvc_history("src", &fin);
+	cr_assert_not_null(h);
+	bool listed = false;
+	cr_expect_eq(mg_history_contains(h, "svm-b:vol_dst", &listed), 0);
+	cr_expect(listed, "%s", h);
+	cr_expect(strstr(h, "\"role\":\"source\"") && strstr(h, "\"tmr\":\"source\""), "%s", h);
+	cr_expect(fin, "source PVC protected");
+	free(h);
+	/* a second pass changes nothing (no duplicate entry) */
+	int before = rec_env_mutations(&E);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	h = pvc_history("src", &fin);
+	cr_expect_eq(strstr(strstr(h, "svm-b:vol_dst") + 1, "svm-b:vol_dst"), NULL, "%s", h);
+	free(h);
+	cr_expect_eq(rec_env_mutations(&E), before, "no ONTAP change from the source side");
+	cr_expect_str_eq(cond("source", "message"), "");
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 0);
+	assert_no_loss();
+}
+
+/* Site A comes back after the unplanned failover: its volume and B's are both read-write.
+ * A's TMR stays promoted and says so plainly (status and a SplitBrain Warning), naming the
+ * fix; nothing on ONTAP changes and nothing is lost until a user asks for reestablished. */
+Test(reconciler_dr, returning_source_reports_the_split_brain)
+{
+	establish();
+	cut_off_site_a();
+	promote_spec();
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0);
+	rec_env_write(&E, 0, "svm-a:vol_src"); /* both sides take writes */
+	rec_env_write(&E, 1, "svm-b:vol_dst");
+	rec_env_clear_faults(&E); /* site A is back */
+	int before = rec_env_mutations(&E);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_str_eq(cond("source", "state"), "promoted");
+	const char *msg = cond("source", "message");
+	cr_expect(strncmp(msg, MG_MSG_SPLIT_BRAIN, strlen(MG_MSG_SPLIT_BRAIN)) == 0, "%s", msg);
+	cr_expect(strstr(msg, "svm-a:vol_src") && strstr(msg, "svm-b:vol_dst") &&
+			  strstr(msg, "reestablished") && strstr(msg, "loses its writes"),
+		  "%s", msg);
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 1);
+	cr_expect_str_eq(rec_env_event_message(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN),
+			 msg);
+	/* said once: another pass writes no status and emits no second Event */
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 1);
+	cr_expect_eq(rec_env_mutations(&E), before, "reporting changes nothing on ONTAP");
+	/* the history that admits A's failback (reestablished from B) is there */
+	bool fin = false;
+	char *h = pvc_history("src", &fin);
+	bool listed = false;
+	cr_expect_eq(mg_history_contains(h, "svm-b:vol_dst", &listed), 0);
+	cr_expect(listed, "%s", h ? h : "(none)");
+	free(h);
+	assert_no_loss();
+}
