@@ -298,3 +298,75 @@ Test(reconciler_dr, status_never_reads_established_in_the_middle_of_a_promote)
 	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
 	assert_no_loss();
 }
+
+static void patch_tmr(const char *tmr, const char *json)
+{
+	rec_env_patch_spec(&E, "app", tmr, json);
+}
+
+static int destinations_of(mg_ontap_client *c, const char *source)
+{
+	mg_ontap_relationship_list l = {0};
+	mg_ontap_error err;
+	int rc = mg_ontap_relationship_list_destinations(c, source, &l, &err);
+	cr_assert(rc == 0 || rc == MG_ENOTFOUND, "%s", err.message);
+	int n = (int)l.len;
+	mg_ontap_relationship_list_free(&l);
+	return n;
+}
+
+/* The whole cycle after an unplanned failover: A comes back (split-brain), A gives up its
+ * writes (reestablished from B: the ledger holds exactly A's unreplicated write), then a
+ * planned failback makes A the source again and B its destination. The reversed
+ * relationships' stale source-side records are removed (info only), so A, promoted again,
+ * reports no split-brain; every step's history admits the next. */
+Test(reconciler_dr, failback_both_ways_after_a_split_brain_leaves_no_stale_record)
+{
+	establish();
+	cut_off_site_a();
+	promote_spec();
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0);
+	long lost = rec_env_write(&E, 0, "svm-a:vol_src"); /* A kept writing, unreplicated */
+	rec_env_write(&E, 1, "svm-b:vol_dst");
+	rec_env_clear_faults(&E);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect(strstr(cond("source", "message"), MG_MSG_SPLIT_BRAIN), "%s",
+		  cond("source", "message"));
+	/* A gives up its writes: reestablished from B */
+	patch_tmr("source", "{\"spec\":{\"state\":\"reestablished\",\"volumeMappings\":[{"
+			    "\"localPVCName\":\"src\",\"remoteVolumeHandle\":\"svm-b:vol_dst\"}]}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "reestablished", 30, 1000),
+		     0, "A never reestablished: %s", cond("source", "message"));
+	cr_expect_str_eq(rec_env_volume_type(&E, 0, "vol_src"), "dp");
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 0,
+		     "the old A -> B source record was removed");
+	char *text = NULL;
+	cr_expect_eq(rec_env_ledger(&E, &text), 1, "exactly A's unreplicated write: %s", text);
+	char want[64];
+	snprintf(want, sizeof(want), "\"generation\":%ld", lost);
+	cr_expect(text && strstr(text, want) && strstr(text, "svm-a:vol_src"), "%s", text);
+	free(text);
+	/* B, still promoted, now feeds A: it records A as its destination, no split-brain */
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
+	cr_expect_str_eq(cond("mirror", "state"), "promoted");
+	cr_expect_eq(rec_env_events(&E, "app", "mirror", MG_EVENT_REASON_SPLIT_BRAIN), 0);
+	bool fin = false;
+	char *h = pvc_history("data", &fin);
+	cr_expect(h && strstr(h, "\"role\":\"source\""), "%s", h ? h : "(none)");
+	free(h);
+	/* planned failback: A promoted, then B reestablished from A */
+	patch_tmr("source", "{\"spec\":{\"state\":\"promoted\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 20, 1000), 0);
+	patch_tmr("mirror", "{\"spec\":{\"state\":\"reestablished\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "reestablished", 30, 1000),
+		     0, "B never reestablished: %s", cond("mirror", "message"));
+	cr_expect_eq(destinations_of(E.cb, "svm-b:vol_dst"), 0,
+		     "the B -> A source record was removed");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_str_eq(cond("source", "state"), "promoted");
+	cr_expect_str_eq(cond("source", "message"), "", "no split-brain from a stale record");
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 1);
+	/* the ledger: still only A's write (B's resync discarded nothing unreplicated) */
+	cr_expect_eq(rec_env_ledger(&E, &text), 1, "%s", text);
+	free(text);
+}
