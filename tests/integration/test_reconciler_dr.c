@@ -370,3 +370,30 @@ Test(reconciler_dr, failback_both_ways_after_a_split_brain_leaves_no_stale_recor
 	cr_expect_eq(rec_env_ledger(&E, &text), 1, "%s", text);
 	free(text);
 }
+
+/* Deleting the protected source PVC: the finalizer keeps it until the PVC controller has
+ * released the source-side metadata on ONTAP (source_only); only then does it go (and with
+ * it, through the provisioner, the volume). B's copy and relationship are untouched. */
+Test(reconciler_dr, deleting_the_source_pvc_releases_the_source_side_first)
+{
+	establish();
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	bool fin = false;
+	free(pvc_history("src", &fin));
+	cr_assert(fin, "source PVC not protected");
+	cr_assert_eq(destinations_of(E.ca, "svm-a:vol_src"), 1);
+	rec_env_delete(&E, &mg_k8s_res_pvc, "app", "src");
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "src");
+	cr_expect_not_null(o, "the finalizer holds the PVC until the release");
+	cJSON_Delete(o);
+	mg_rec_result res;
+	cr_assert_eq(mg_pvc_reconcile(&E.ctx_a, "app", "src", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_FORGET, "%s", res.reason);
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 0, "source side released");
+	o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "src");
+	cr_expect_null(o, "the PVC went after the release");
+	cJSON_Delete(o);
+	char st[32];
+	cr_expect(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
+	assert_no_loss();
+}
