@@ -20,6 +20,7 @@
 #include "mirrorgate/reconcile/status.h"
 #include "reconciler_env.h"
 #include "pvc_protect.h"
+#include "rmetrics.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -98,8 +99,21 @@ Test(reconciler_dr, unplanned_failover_with_the_source_unreachable_forces_the_br
 	(void)before;
 	cut_off_site_a();
 	promote_spec();
+	mg_rmetrics *metrics = NULL;
+	cr_assert_eq(mg_rmetrics_new(&metrics), 0);
+	E.ctx_b.metrics = metrics;
 	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0,
 		     "never promoted: %s", cond("mirror", "message"));
+	E.ctx_b.metrics = NULL;
+	char *text = NULL;
+	cr_assert_eq(mg_rmetrics_render(metrics, &text), 0);
+	cr_expect(strstr(text, "mirrorgate_ontap_calls_total{operation=\"break\",outcome=\"error\"} "
+			       "1") &&
+			  strstr(text, "mirrorgate_ontap_calls_total{operation=\"break-forced\","
+				       "outcome=\"success\"} 1"),
+		  "%s", text);
+	free(text);
+	mg_rmetrics_free(metrics);
 	cr_expect_eq(forced_breaks(), 1, "exactly one forced break");
 	/* the unforced attempt came first and was refused with 262224 */
 	cr_expect_geq(rec_env_requests_with_body(&E, "PATCH", "relationships/", "broken_off"), 2);
