@@ -525,7 +525,9 @@ static void source_side(pass *p)
 			"other side's handle (this TMR with remoteVolumeHandle %s resyncs this volume "
 			"from %s; the TMR on the destination's cluster with remoteVolumeHandle %s "
 			"resyncs it from this volume). The side that is reestablished loses its "
-			"writes since the last common snapshot",
+			"writes since the last common snapshot. If replication was removed on "
+			"purpose, release it here: delete this TMR (it releases the source side) "
+			"and create it again",
 			MG_MSG_SPLIT_BRAIN, p->target.local_path, d->destination_path,
 			d->destination_path, d->destination_path, p->target.local_path);
 		p->extra_reason = MG_EVENT_REASON_SPLIT_BRAIN;

@@ -411,3 +411,24 @@ Test(reconciler_dr, deleting_the_source_pvc_releases_the_source_side_first)
 	cr_expect(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
 	assert_no_loss();
 }
+
+/* Replication removed on purpose (B's TMR deleted: promoted first): A's TMR reports the
+ * split-brain, and the way out its message names (delete and recreate A's TMR, which
+ * releases the source side) ends it. Nothing is lost. */
+Test(reconciler_dr, removed_replication_is_released_by_recreating_the_source_tmr)
+{
+	establish();
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror");
+	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 20, 1000), 0);
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "rw");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	const char *msg = cond("source", "message");
+	cr_expect(strstr(msg, MG_MSG_SPLIT_BRAIN) && strstr(msg, "delete this TMR"), "%s", msg);
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "source");
+	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_a, "app", "source", 10, 1000), 0);
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 0, "source side released");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", SOURCE);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 5, 1000), 0);
+	cr_expect_str_eq(cond("source", "message"), "");
+	assert_no_loss();
+}
