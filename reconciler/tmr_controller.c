@@ -563,7 +563,7 @@ static void source_side(pass *p)
  * a broken-off destination and report a split-brain that is not there. */
 static void release_stale_reverse(pass *p)
 {
-	if (!mg_rctx_may_act(p->c))
+	if (!mg_rctx_may_write_ontap(p->c))
 		return;
 	mg_ontap_error err;
 	int n = 0;
