@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/log.h"
 
@@ -35,7 +36,7 @@ long long mg_kobj_generation(const cJSON *obj)
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const cJSON *g = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "generation")
 					    : NULL;
-	return cJSON_IsNumber(g) ? (long long)g->valuedouble : 0;
+	return mg_json_ll_or(g, 0);
 }
 
 bool mg_kobj_has_finalizer(const cJSON *obj, const char *finalizer)

@@ -160,13 +160,17 @@ static void log_review(const mg_admission_request *r, const char *webhook, const
 	mg_strbuf_free(&rules);
 }
 
-static int bad_request(mg_strbuf *out, int *status, mg_wh_metrics *m, const char *why)
+/* A body that is not a review we can read (400), or one over the decoder's limits (413):
+ * a Status, since there may be no uid to echo. */
+static int bad_request(mg_strbuf *out, int *status, mg_wh_metrics *m, int rc, const char *why)
 {
-	const char *l[] = {"400"};
-	*status = 400;
+	bool too_big = rc == MG_ETOOBIG;
+	const char *l[] = {too_big ? "413" : "400"};
+	*status = too_big ? 413 : 400;
 	mg_metric_inc(m->http_errors, l, 1);
 	mg_debug("bad admission request", "reason", why, NULL);
-	return mg_admission_encode_status(out, 400, "BadRequest", why);
+	return mg_admission_encode_status(out, *status,
+					  too_big ? "RequestEntityTooLarge" : "BadRequest", why);
 }
 
 int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char *body,
@@ -181,9 +185,11 @@ int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char
 	int rc;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	mg_arena_begin();
-	if (mg_admission_decode(&r, body, len, &why)) {
+	if ((rc = mg_admission_decode(&r, body, len, &why))) {
 		mg_arena_end();
-		return bad_request(out, status, m, why ? why : "not an AdmissionReview");
+		if (rc == MG_ENOMEM)
+			return rc;
+		return bad_request(out, status, m, rc, why ? why : "not an AdmissionReview");
 	}
 
 	mg_admission_response resp = {.uid = r.uid, .allowed = true};
