@@ -51,8 +51,14 @@ static const opt g_opts[] = {
 	{"threads", OPT_INT, F(threads), 0, 256, "0", "worker threads; 0 means one per CPU"},
 	{"max-connections", OPT_INT, F(max_connections), 1, 100000, "1000",
 	 "concurrent connections; more are refused"},
+	{"max-connections-per-client", OPT_INT, F(max_connections_per_client), 1, 100000, "128",
+	 "concurrent connections from one client IP; beyond it the client's own oldest idle "
+	 "connection is closed, or the new one refused"},
 	{"connection-timeout", OPT_INT, F(connection_timeout), 1, 3600, "30",
-	 "seconds a connection may stay idle (also bounds slow clients)"},
+	 "seconds a connection may stay idle, and seconds a request's body may take"},
+	{"header-timeout", OPT_INT, F(header_timeout), 1, 600, "10",
+	 "seconds from connecting to the end of the first request's headers, TLS handshake "
+	 "included"},
 	{"cert-reload-interval", OPT_INT, F(cert_reload_interval), 1, 3600, "5",
 	 "seconds between checks of the certificate files"},
 	{"shutdown-timeout", OPT_INT, F(shutdown_timeout), 1, 300, "10",

@@ -23,7 +23,9 @@ typedef struct mg_wh_config {
 	char *config;
 	int threads;            /* libmicrohttpd worker threads; 0: one per CPU */
 	int max_connections;
-	int connection_timeout; /* seconds a connection may stay idle */
+	int max_connections_per_client;
+	int connection_timeout; /* seconds a connection may stay idle, and a body may take */
+	int header_timeout;     /* seconds from accept to the first request's headers */
 	int cert_reload_interval; /* seconds between certificate file checks */
 	int shutdown_timeout;   /* seconds in-flight requests get after SIGTERM */
 	bool help;

@@ -26,6 +26,7 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 	static const char *const rule[] = {"rule"};
 	static const char *const code[] = {"code"};
 	static const char *const result[] = {"result"};
+	static const char *const reason[] = {"reason"};
 	int rc;
 	memset(m, 0, sizeof(*m));
 	if ((rc = mg_metrics_new(&m->reg)))
@@ -55,6 +56,13 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 				     0)) ||
 	    (rc = mg_metrics_gauge(&m->in_flight, m->reg, "mirrorgate_webhook_requests_in_flight",
 				   "HTTP requests being received or answered.", NULL, 0)) ||
+	    (rc = mg_metrics_gauge(&m->conn_open, m->reg, "mirrorgate_webhook_connections_open",
+				   "Client connections open.", NULL, 0)) ||
+	    (rc = mg_metrics_counter(&m->conn_closed, m->reg,
+				     "mirrorgate_webhook_connections_closed_total",
+				     "Connections refused or closed by the server's limits, by reason "
+				     "(refused, evicted, header_timeout, request_timeout, idle).",
+				     reason, 1)) ||
 	    (rc = mg_metrics_gauge(&m->cert_expiry, m->reg,
 				   "mirrorgate_webhook_certificate_expiry_timestamp_seconds",
 				   "notAfter of the serving certificate, Unix time.", NULL, 0)) ||

@@ -188,6 +188,8 @@ int main(int argc, char **argv)
 		.threads = cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)(cpus > 0 ? cpus : 1),
 		.max_connections = (unsigned)cfg.max_connections,
 		.connection_timeout = (unsigned)cfg.connection_timeout,
+		.max_per_client = (unsigned)cfg.max_connections_per_client,
+		.header_timeout = (unsigned)cfg.header_timeout,
 		.lookup = &lookup,
 		.certs = certs,
 		.metrics = &metrics,

@@ -15,6 +15,7 @@
 
 #include "admission.h"
 #include "certs.h"
+#include "mirrorgate/util/connguard.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/log.h"
 
@@ -30,6 +31,8 @@ struct mg_wh_server {
 	atomic_bool draining;
 	MHD_socket quiesced_fd; /* closed after MHD_stop_daemon, as libmicrohttpd requires */
 	int port;
+	mg_connguard *guard;
+	mg_connguard_stats published; /* guard counters already added to the metrics */
 };
 
 /* Per HTTP request. */
@@ -41,10 +44,46 @@ typedef struct req_ctx {
 	bool answered; /* an early answer (error) was queued with the headers */
 } req_ctx;
 
-/* Per connection: how many requests got through (so the TLS handshake completed). */
+/* Per connection: how many requests got through (so the TLS handshake completed), and its
+ * id in the connection guard (-1: untracked). */
 typedef struct conn_ctx {
 	unsigned requests;
+	int guard_id;
 } conn_ctx;
+
+static conn_ctx *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Adds what the guard counted since the last scrape to the metrics. */
+static void publish_guard(mg_wh_server *srv)
+{
+	mg_connguard_stats st;
+	mg_connguard_get_stats(srv->guard, &st);
+	const struct {
+		const char *reason;
+		unsigned long long now, before;
+	} rows[] = {
+		{"refused", st.refused, srv->published.refused},
+		{"evicted", st.evicted, srv->published.evicted},
+		{"header_timeout", st.header_timeouts, srv->published.header_timeouts},
+		{"request_timeout", st.request_timeouts, srv->published.request_timeouts},
+		{"idle", st.idle_closed, srv->published.idle_closed},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *l[] = {rows[i].reason};
+		if (rows[i].now > rows[i].before)
+			mg_metric_inc(srv->opts.metrics->conn_closed, l,
+				      (double)(rows[i].now - rows[i].before));
+		else
+			mg_metric_inc(srv->opts.metrics->conn_closed, l, 0);
+	}
+	mg_metric_set(srv->opts.metrics->conn_open, NULL, st.open);
+	srv->published = st;
+}
 
 static enum route find_route(const char *url)
 {
@@ -222,6 +261,7 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 		mg_strbuf out = MG_STRBUF_INIT;
 		/* Kept in an atomic on the hot path; published here, where it is read. */
 		mg_metric_set(srv->opts.metrics->in_flight, NULL, atomic_load(&srv->in_flight));
+		publish_guard(srv); /* one scrape at a time: MHD answers it on one thread */
 		if (mg_metrics_render(&out, srv->opts.metrics->reg)) {
 			mg_strbuf_free(&out);
 			return MHD_NO;
@@ -249,10 +289,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = ctx;
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		atomic_fetch_add(&srv->in_flight, 1);
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci && ci->socket_context)
-			((conn_ctx *)ci->socket_context)->requests++;
+		conn_ctx *cc = conn_of(c);
+		if (cc) {
+			cc->requests++;
+			/* Headers complete: the body and the answer are due within the timeout. */
+			mg_connguard_request(srv->guard, cc->guard_id);
+		}
 		return on_headers(srv, c, ctx, url, method);
 	}
 	if (ctx->answered) {
@@ -289,7 +331,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	mg_wh_server *srv = cls;
 	req_ctx *ctx = *con_cls;
-	(void)c, (void)toe;
+	(void)toe;
+	conn_ctx *cc = conn_of(c);
+	if (cc)
+		mg_connguard_answered(srv->guard, cc->guard_id);
 	if (!ctx)
 		return;
 	mg_strbuf_free(&ctx->body);
@@ -303,11 +348,30 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
 	mg_wh_server *srv = cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(conn_ctx)); /* NULL only loses a metric */
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		int id = fd ? mg_connguard_add(srv->guard, fd->connect_fd,
+					       addr ? addr->client_addr : NULL)
+			    : -1;
+		conn_ctx *cc = calloc(1, sizeof(conn_ctx));
+		if (!cc || id < 0) {
+			/* Untracked means unbounded: better no connection at all. */
+			mg_connguard_remove(srv->guard, id);
+			if (fd)
+				shutdown(fd->connect_fd, SHUT_RDWR);
+			free(cc);
+			*socket_context = NULL;
+			return;
+		}
+		cc->guard_id = id;
+		*socket_context = cc;
 		return;
 	}
 	conn_ctx *cc = *socket_context;
-	(void)c;
+	if (cc)
+		mg_connguard_remove(srv->guard, cc->guard_id);
 	/* A connection that ends without a single request is counted as a failed handshake:
 	 * plain HTTP, a client refusing our certificate, a port probe. The GnuTLS session
 	 * cannot be asked instead: libmicrohttpd may already have freed it by now (valgrind
@@ -317,6 +381,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		mg_metric_inc(srv->opts.metrics->tls_errors, NULL, 1);
 	free(cc);
 	*socket_context = NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	mg_wh_server *srv = cls;
+	return mg_connguard_admit(srv->guard, addr, len) ? MHD_YES : MHD_NO;
 }
 
 /* libmicrohttpd's own messages (handshake failures, timeouts) are routine on a busy
@@ -341,7 +411,10 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+	/* poll(), not epoll: libmicrohttpd 0.9.75 in epoll mode spins on a connection that sent
+	 * part of a TLS record and stalls (epoll_wait(…, 0) then recv EAGAIN, forever: half a
+	 * core per connection, measured). bench/hostile measures the stalled handshake. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TLS |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	memset(&ss, 0, sizeof(ss));
 	*why = NULL;
@@ -370,6 +443,19 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 		return MG_ENOMEM;
 	srv->opts = *opts;
 	srv->quiesced_fd = MHD_INVALID_SOCKET;
+	mg_connguard_opts go = {
+		.max_connections = opts->max_connections,
+		.max_per_client = opts->max_per_client ? opts->max_per_client : opts->max_connections,
+		.header_timeout_ms = (opts->header_timeout ? opts->header_timeout : 10) * 1000u,
+		.request_timeout_ms = opts->connection_timeout * 1000u,
+		.idle_timeout_ms = opts->connection_timeout * 1000u,
+	};
+	int grc = mg_connguard_new(&srv->guard, &go);
+	if (grc) {
+		*why = "invalid connection limits";
+		free(srv);
+		return grc;
+	}
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->draining, false);
 
@@ -380,8 +466,11 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 					     (void *)mg_certs_retrieve};
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
 					     (void *)MG_WH_TLS_PRIORITIES};
+	/* The guard enforces max_connections; libmicrohttpd's limit leaves room for the
+	 * connections it has shut down and libmicrohttpd has not closed yet. */
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-					     (intptr_t)opts->max_connections, NULL};
+					     (intptr_t)(opts->max_connections + MG_CONNGUARD_SLACK),
+					     NULL};
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
 					     (intptr_t)opts->connection_timeout, NULL};
 	/* libmicrohttpd zeroes a connection's pool for every request: keep it just large
@@ -395,11 +484,12 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 
 	/* The logger goes first so that libmicrohttpd uses it for option errors too. */
 	srv->daemon = MHD_start_daemon(
-		flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		flags, (uint16_t)opts->port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_log, NULL, MHD_OPTION_ARRAY, items, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 		srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		*why = "cannot listen (address in use, or not an address of this host)";
+		mg_connguard_free(srv->guard);
 		free(srv);
 		return MG_EIO;
 	}
@@ -441,5 +531,6 @@ void mg_wh_server_free(mg_wh_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	if (srv->quiesced_fd != MHD_INVALID_SOCKET)
 		close(srv->quiesced_fd);
+	mg_connguard_free(srv->guard);
 	free(srv);
 }

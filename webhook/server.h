@@ -29,7 +29,10 @@ typedef struct mg_wh_server_opts {
 	int port;                  /* 0: any free port */
 	unsigned threads;          /* >= 1 */
 	unsigned max_connections;
-	unsigned connection_timeout; /* seconds */
+	unsigned max_per_client;   /* connections from one IP address; 0: max_connections */
+	unsigned connection_timeout; /* seconds: idle keep-alive, and a request's body */
+	unsigned header_timeout;   /* seconds from accept to the first request's headers, TLS
+				    * handshake included; 0: 10 */
 	const mg_lookup *lookup;   /* borrowed, outlives the server */
 	mg_certs *certs;           /* borrowed: readiness checks its expiry; may be NULL */
 	mg_wh_metrics *metrics;    /* borrowed */
