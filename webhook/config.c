@@ -49,7 +49,7 @@ static const opt g_opts[] = {
 	{"config", OPT_STR, F(config), 0, 0, NULL,
 	 "YAML/JSON file of settings, keys named like these flags"},
 	{"threads", OPT_INT, F(threads), 0, 256, "0", "worker threads; 0 means one per CPU"},
-	{"max-connections", OPT_INT, F(max_connections), 1, 100000, "1000",
+	{"max-connections", OPT_INT, F(max_connections), 1, 100000, "512",
 	 "concurrent connections; more are refused"},
 	{"max-connections-per-client", OPT_INT, F(max_connections_per_client), 1, 100000, "128",
 	 "concurrent connections from one client IP; beyond it the client's own oldest idle "

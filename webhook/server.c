@@ -32,7 +32,11 @@ struct mg_wh_server {
 	MHD_socket quiesced_fd; /* closed after MHD_stop_daemon, as libmicrohttpd requires */
 	int port;
 	mg_connguard *guard;
-	mg_connguard_stats published; /* guard counters already added to the metrics */
+	mg_connguard_stats published;
+	/* Request bodies buffered now, against two budgets: large bodies cannot take the room
+	 * of the small ones (every real review of mirrorgate's kinds is small). */
+	atomic_size_t large_bytes, small_bytes;
+	size_t large_budget; /* guard counters already added to the metrics */
 };
 
 /* Per HTTP request. */
@@ -41,6 +45,9 @@ typedef struct req_ctx {
 	struct timespec start; /* headers complete */
 	mg_strbuf body;
 	bool too_big;
+	bool too_busy; /* the body budget had no room: 429 at the end */
+	size_t reserved; /* bytes of the body budget this request holds */
+	bool large;      /* ... from the large pool */
 	bool answered; /* an early answer (error) was queued with the headers */
 } req_ctx;
 
@@ -171,6 +178,41 @@ static int reserve(mg_strbuf *sb, size_t n)
 	return 0;
 }
 
+/* Takes n more bytes of the server's body budget for this request; false when the budget
+ * has no room (the request is then answered 429, the server goes on). */
+static bool take_from(atomic_size_t *pool, size_t budget, size_t n)
+{
+	size_t cur = atomic_load(pool);
+	do {
+		if (n > budget || cur > budget - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(pool, &cur, cur + n));
+	return true;
+}
+
+static bool take_budget(mg_wh_server *srv, req_ctx *ctx, size_t n)
+{
+	size_t total = ctx->reserved + n;
+	if (ctx->large || total > MG_WH_SMALL_BODY) {
+		/* A body growing past the small size moves its bytes to the large pool. */
+		if (!take_from(&srv->large_bytes, srv->large_budget, ctx->large ? n : total))
+			return false;
+		if (!ctx->large)
+			atomic_fetch_sub(&srv->small_bytes, ctx->reserved);
+		ctx->large = true;
+	} else if (!take_from(&srv->small_bytes, MG_WH_SMALL_BUDGET, n)) {
+		return false;
+	}
+	ctx->reserved = total;
+	return true;
+}
+
+static void release_budget(mg_wh_server *srv, req_ctx *ctx)
+{
+	atomic_fetch_sub(ctx->large ? &srv->large_bytes : &srv->small_bytes, ctx->reserved);
+	ctx->reserved = 0;
+}
+
 /* Decides what can be decided from the request line and headers alone. Returns MHD_YES
  * to go on reading the body; an error answer sets ctx->answered. */
 static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, req_ctx *ctx,
@@ -212,6 +254,8 @@ static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, r
 			 * still sending does not get a reset instead of the answer. */
 			if (n > MG_WH_MAX_BODY)
 				ctx->too_big = true;
+			else if (n && !take_budget(srv, ctx, (size_t)n))
+				ctx->too_busy = true; /* read and dropped, then 429 */
 			else if (n && reserve(&ctx->body, (size_t)n))
 				return MHD_NO;
 		}
@@ -228,6 +272,9 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 		if (ctx->too_big)
 			return http_error(srv, c, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
 					  "the request body is over 3 MiB", NULL);
+		if (ctx->too_busy)
+			return http_error(srv, c, MHD_HTTP_TOO_MANY_REQUESTS, "TooManyRequests",
+					  "too many large request bodies in progress; retry", NULL);
 		mg_strbuf out = MG_STRBUF_INIT;
 		int status = 500;
 		int rc = mg_wh_handle(&out, &status,
@@ -316,7 +363,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			ctx->too_big = true;
 			mg_strbuf_free(&ctx->body);
 		}
-		if (!ctx->too_big &&
+		/* Without a Content-Length the budget is taken as the body grows. */
+		size_t have = ctx->body.len + *upload_data_size;
+		if (!ctx->too_big && !ctx->too_busy && have > ctx->reserved &&
+		    !take_budget(srv, ctx, have - ctx->reserved)) {
+			ctx->too_busy = true;
+			mg_strbuf_free(&ctx->body);
+		}
+		if (!ctx->too_big && !ctx->too_busy &&
 		    mg_strbuf_append(&ctx->body, upload_data, *upload_data_size))
 			return MHD_NO;
 		*upload_data_size = 0;
@@ -337,6 +391,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		mg_connguard_answered(srv->guard, cc->guard_id);
 	if (!ctx)
 		return;
+	release_budget(srv, ctx);
 	mg_strbuf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
@@ -458,6 +513,13 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 	}
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->draining, false);
+	atomic_init(&srv->large_bytes, 0);
+	atomic_init(&srv->small_bytes, 0);
+	/* A large body for every worker and one more being received: a bound on body memory
+	 * that does not depend on the number of connections (docs/webhook.md "Cost per
+	 * request"). */
+	srv->large_budget = opts->body_budget ? opts->body_budget
+					      : ((size_t)opts->threads + 1) * MG_WH_MAX_BODY;
 
 	struct MHD_OptionItem items[16];
 	size_t n = 0;

@@ -16,6 +16,11 @@
  * client that sends without waiting); beyond it the 413 comes at once. */
 #define MG_WH_MAX_DISCARD (16u * 1024u * 1024u)
 
+/* Bodies up to MG_WH_SMALL_BODY share their own budget of MG_WH_SMALL_BUDGET bytes, so that
+ * large bodies (an attacker's) never leave the small ones (the API server's) without room. */
+#define MG_WH_SMALL_BODY (64u * 1024u)
+#define MG_WH_SMALL_BUDGET (4u * 1024u * 1024u)
+
 /* Per-connection memory for request headers and I/O buffers; headers beyond it get 431. */
 #define MG_WH_CONNECTION_MEMORY (8u * 1024u)
 
@@ -31,6 +36,8 @@ typedef struct mg_wh_server_opts {
 	unsigned max_connections;
 	unsigned max_per_client;   /* connections from one IP address; 0: max_connections */
 	unsigned connection_timeout; /* seconds: idle keep-alive, and a request's body */
+	size_t body_budget;        /* bytes of large request bodies buffered at once; 0: (threads
+				    * + 1) x MG_WH_MAX_BODY. Beyond it a request gets 429. */
 	unsigned header_timeout;   /* seconds from accept to the first request's headers, TLS
 				    * handshake included; 0: 10 */
 	const mg_lookup *lookup;   /* borrowed, outlives the server */
