@@ -33,6 +33,11 @@ static const opt g_opts[] = {
 	{"tls-cert-file", OPT_STR, F(tls_cert_file), 0, 0, NULL,
 	 "serving certificate (PEM, chain allowed); reloaded when it changes"},
 	{"tls-key-file", OPT_STR, F(tls_key_file), 0, 0, NULL, "private key of the certificate (PEM)"},
+	{"tls-server-name", OPT_STR, F(tls_server_name), 0, 0, NULL,
+	 "host name the API server connects to (<service>.<namespace>.svc); a certificate "
+	 "without it among its SANs is not installed"},
+	{"tls-ca-file", OPT_STR, F(tls_ca_file), 0, 0, NULL,
+	 "the caBundle CA (PEM); a certificate that does not chain to it is not installed"},
 	{"self-signed", OPT_BOOL, F(self_signed), 0, 0, "false",
 	 "generate a CA and serving certificate in memory and print the caBundle"},
 	{"ca-out", OPT_STR, F(ca_out), 0, 0, NULL, "with --self-signed: write the CA PEM here"},

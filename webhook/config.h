@@ -12,6 +12,8 @@ typedef struct mg_wh_config {
 	int port;               /* 0: pick a free port */
 	char *tls_cert_file;
 	char *tls_key_file;
+	char *tls_server_name;
+	char *tls_ca_file;
 	bool self_signed;
 	char *ca_out;
 	char *ready_file;

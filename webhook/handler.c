@@ -66,6 +66,11 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 	    (rc = mg_metrics_gauge(&m->cert_expiry, m->reg,
 				   "mirrorgate_webhook_certificate_expiry_timestamp_seconds",
 				   "notAfter of the serving certificate, Unix time.", NULL, 0)) ||
+	    (rc = mg_metrics_gauge(&m->cert_rejected, m->reg,
+				   "mirrorgate_webhook_certificate_rejected",
+				   "1 while the certificate files are refused for this reason (the "
+				   "previous certificate keeps serving).",
+				   reason, 1)) ||
 	    (rc = mg_metrics_counter(&m->cert_reloads, m->reg,
 				     "mirrorgate_webhook_certificate_reloads_total",
 				     "Certificate file changes seen, by result (success, error).",

@@ -264,6 +264,24 @@ static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, r
 	return MHD_YES;
 }
 
+/* Ready; but when the certificate files on disk were refused, say so: the previous
+ * certificate still serves (so not-ready would only take a working replica out), and the
+ * operator reading /readyz learns why the rotation did not happen. */
+static enum MHD_Result ready(mg_wh_server *srv, struct MHD_Connection *c)
+{
+	const char *why = NULL;
+	const char *reason = srv->opts.certs ? mg_certs_rejected(srv->opts.certs, &why) : NULL;
+	if (!reason)
+		return simple_json(srv, c, MHD_HTTP_OK, "{\"status\":\"ready\"}");
+	mg_strbuf body = MG_STRBUF_INIT;
+	mg_strbuf_puts(&body, "{\"status\":\"ready\",\"certificate\":\"rejected\",\"check\":");
+	mg_strbuf_put_json_string(&body, reason);
+	mg_strbuf_puts(&body, ",\"reason\":");
+	mg_strbuf_put_json_string(&body, why ? why : "");
+	mg_strbuf_puts(&body, ",\"serving\":\"the previous certificate\"}");
+	return respond(srv, c, MHD_HTTP_OK, CT_JSON, &body, NULL);
+}
+
 static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, req_ctx *ctx)
 {
 	switch (ctx->route) {
@@ -303,7 +321,7 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 			return simple_json(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   "{\"status\":\"not ready\",\"reason\":\"lookup caches "
 					   "not synced\"}");
-		return simple_json(srv, c, MHD_HTTP_OK, "{\"status\":\"ready\"}");
+		return ready(srv, c);
 	case R_METRICS: {
 		mg_strbuf out = MG_STRBUF_INIT;
 		/* Kept in an atomic on the hot path; published here, where it is read. */

@@ -906,7 +906,9 @@ Test(webhook_server, make_run_examples_answer_as_documented)
 	free(body);
 }
 
-Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
+/* A rotation to an expired pair is refused (the API server would refuse the handshake): the
+ * previous certificate keeps serving, and /readyz, the metric and the log say why. */
+Test(webhook_server, an_expired_certificate_is_refused_and_the_old_one_serves)
 {
 	const char *args[] = {"--cert-reload-interval=1", NULL};
 	start(args);
@@ -914,21 +916,39 @@ Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
 	mg_wht_request(&g_w, NULL, "GET", "/readyz", NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200);
 	mg_wht_resp_free(&r);
+	char old_ca[160], *pem = NULL;
+	snprintf(old_ca, sizeof(old_ca), "%s/old-ca.pem", g_w.dir);
+	cr_assert_eq(mg_read_file(g_w.ca_path, 1 << 20, &pem, NULL), 0);
+	cr_assert_eq(mg_write_file_atomic(old_ca, pem, strlen(pem), 0600), 0);
+	free(pem);
 	mg_wht_rotate_expired(&g_w, "mirrorgate-expired");
-	bool not_ready = false;
-	for (int i = 0; i < 100 && !not_ready; i++) {
+	bool said = false;
+	for (int i = 0; i < 100 && !said; i++) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		CURL *c = mg_wht_curl(&g_w);
-		/* The client would refuse it; look anyway, to read /readyz. */
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		/* Still the old certificate: verified against the old CA. */
+		curl_easy_setopt(c, CURLOPT_CAINFO, old_ca);
 		mg_wht_request(&g_w, c, "GET", "/readyz", NULL, NULL, 0, &r);
-		not_ready = r.status == 503 && r.body &&
-			    strstr(r.body, "the serving certificate has expired");
+		cr_assert_eq(r.curl, CURLE_OK, "the old certificate keeps serving");
+		said = r.status == 200 && r.body && strstr(r.body, "\"check\":\"expired\"") &&
+		       strstr(r.body, "the new certificate has expired");
 		mg_wht_resp_free(&r);
 		curl_easy_cleanup(c);
 	}
-	cr_assert(not_ready, "readyz reports the expired certificate");
+	cr_assert(said, "readyz says why the rotation did not happen");
+	CURL *c = mg_wht_curl(&g_w);
+	curl_easy_setopt(c, CURLOPT_CAINFO, old_ca);
+	mg_wht_request(&g_w, c, "GET", "/metrics", NULL, NULL, 0, &r);
+	cr_assert_not_null(strstr(r.body,
+				  "mirrorgate_webhook_certificate_rejected{reason=\"expired\"} 1"),
+			   "%s", r.body);
+	mg_wht_resp_free(&r);
+	curl_easy_cleanup(c);
+	char *log = NULL;
+	cr_assert_eq(mg_read_file(g_w.err_path, 1 << 22, &log, NULL), 0);
+	cr_assert_not_null(strstr(log, "\"check\":\"expired\""), "the log line names the check");
+	free(log);
 }
 
 struct worker {
