@@ -566,29 +566,72 @@ Test(webhook_server, a_trickling_body_is_cut_at_the_timeout)
 	mg_wht_resp_free(&r);
 }
 
-Test(webhook_server, connection_limit)
+/* At the limit, the oldest connection that is not in a request makes room for the new one
+ * (it was left in the listen backlog before, where a legitimate client waited behind idle
+ * ones). */
+Test(webhook_server, connection_limit_makes_room_for_a_new_client)
 {
 	const char *args[] = {"--max-connections=2", "--threads=1", NULL};
 	start(args);
-	/* Two idle connections take both slots: a third client waits unserved (libmicrohttpd
-	 * stops accepting at the limit; the connection sits in the listen backlog). */
-	int a = connect_raw(g_w.port), b = connect_raw(g_w.port);
+	int a = connect_raw(g_w.port);
 	struct timespec ts = {0, 200 * 1000 * 1000};
 	nanosleep(&ts, NULL);
+	int b = connect_raw(g_w.port);
+	nanosleep(&ts, NULL);
 	CURL *c = mg_wht_curl(&g_w);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
 	mg_wht_resp r;
 	mg_wht_request(&g_w, c, "GET", "/healthz", NULL, NULL, 0, &r);
-	cr_assert_eq(r.curl, CURLE_OPERATION_TIMEDOUT, "not served at the limit: %s",
-		     curl_easy_strerror(r.curl));
+	cr_assert_eq(r.status, 200, "served at the limit: %s", curl_easy_strerror(r.curl));
 	mg_wht_resp_free(&r);
 	curl_easy_cleanup(c);
+	cr_assert(closed_within(a, 2000), "the oldest idle connection was closed");
 	close(a);
 	close(b);
-	nanosleep(&ts, NULL);
-	mg_wht_request(&g_w, NULL, "GET", "/healthz", NULL, NULL, 0, &r);
-	cr_assert_eq(r.status, 200, "served once slots are free");
+	mg_wht_request(&g_w, NULL, "GET", "/metrics", NULL, NULL, 0, &r);
+	cr_assert_not_null(
+		strstr(r.body, "mirrorgate_webhook_connections_closed_total{reason=\"evicted\"} 1"),
+		"%s", r.body);
 	mg_wht_resp_free(&r);
+}
+
+/* A client that starts a TLS handshake and stalls (or trickles header bytes) is closed at
+ * --header-timeout, however active it looks; before, only bodies had a total deadline. */
+Test(webhook_server, a_stalled_handshake_is_closed_at_the_header_timeout)
+{
+	const char *args[] = {"--header-timeout=1", NULL};
+	start(args);
+	int fd = connect_raw(g_w.port);
+	static const unsigned char partial[] = {0x16, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3};
+	cr_assert_eq(write(fd, partial, sizeof(partial)), (ssize_t)sizeof(partial));
+	cr_assert_not(closed_within(fd, 500), "not before the deadline");
+	cr_assert(closed_within(fd, 3000), "closed at the header timeout");
+	close(fd);
+	mg_wht_resp r;
+	mg_wht_request(&g_w, NULL, "GET", "/metrics", NULL, NULL, 0, &r);
+	cr_assert_not_null(strstr(r.body, "mirrorgate_webhook_connections_closed_total{reason="
+					  "\"header_timeout\"} 1"),
+			   "%s", r.body);
+	mg_wht_resp_free(&r);
+}
+
+/* One client address may hold --max-connections-per-client connections; past it, its own
+ * oldest waiting connection goes, never another client's. */
+Test(webhook_server, per_client_limit_evicts_the_clients_own_oldest)
+{
+	const char *args[] = {"--max-connections-per-client=2", NULL};
+	start(args);
+	int a = connect_raw(g_w.port);
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	int b = connect_raw(g_w.port);
+	nanosleep(&ts, NULL);
+	int c3 = connect_raw(g_w.port);
+	cr_assert(closed_within(a, 2000), "the client's oldest connection made room");
+	cr_assert_not(closed_within(b, 300));
+	close(a);
+	close(b);
+	close(c3);
 }
 
 Test(webhook_server, keep_alive_and_tls_versions)
