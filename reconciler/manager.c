@@ -1,3 +1,4 @@
+#include "fence.h"
 #include "manager.h"
 
 #include <pthread.h>
@@ -390,6 +391,8 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		mg_leader_opts lo = m->o.leader;
 		lo.callbacks = (mg_leader_callbacks){started_leading, stopped_leading, m};
 		rc = mg_leader_new(&m->leader, &store, &lo);
+		if (rc == 0 && m->o.fence)
+			mg_fence_set_leader(m->o.fence, m->leader); /* before any worker runs */
 		if (rc != 0)
 			goto fail;
 	}

@@ -24,6 +24,7 @@ typedef struct mg_manager_opts {
 	mg_workqueue_opts queue;
 	bool leader_elect;      /* false: act at once (single replica, tests) */
 	mg_leader_opts leader;  /* identity and timings */
+	struct mg_fence *fence; /* told the leader as soon as it exists (fence.h); may be NULL */
 	const char *lease_ns;   /* default: the client's namespace */
 	const char *lease_name; /* default "mirrorgate-reconciler" */
 	uint64_t topology_ms;   /* topology ConfigMap refresh; default 60000 */

@@ -391,6 +391,20 @@ static void drive(pass *p, const drive_opts *o)
 			retry(p, "not the leader");
 			return;
 		}
+		/* A destructive step on a stale view is the split-brain case: re-read ONTAP, then
+		 * ask for the lease again, right before the write (which the fence checks too). */
+		if (r && mg_step_destructive(step)) {
+			int rrc = mg_mirror_recheck(&p->target, r, &err);
+			if (rrc == 0 && !mg_rctx_may_act(c)) {
+				retry(p, "not the leader");
+				return;
+			}
+			if (rrc != 0) {
+				set_msg(p, "%s: %s; retrying", failure_prefix(d.action), err.message);
+				retry(p, "re-read before %s", mg_step_name(step));
+				return;
+			}
+		}
 		mg_info("ONTAP step", "tmr", p->name, "namespace", p->ns, "step", mg_step_name(step),
 			"destination", p->target.local_path, NULL);
 		int rc = mg_mirror_step(&p->target, step, r, &args, &err);

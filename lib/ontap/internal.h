@@ -33,6 +33,10 @@ struct mg_ontap_client {
 	mg_ontap_now_fn now_ms;
 	mg_ontap_sleep_fn sleep_ms;
 	void *clock_ctx;
+	bool (*may_write)(void *ctx, long needed_ms);
+	void *may_write_ctx;
+	void (*write_pause_hook)(void *ctx);
+	bool fenced_at_connect; /* the check at connect time refused */
 	bool have_version;
 	mg_ontap_version version;
 };

@@ -121,6 +121,9 @@ int mg_ontap_client_new(mg_ontap_client **out, const mg_ontap_config *cfg)
 	c->now_ms = cfg->now_ms ? cfg->now_ms : default_now_ms;
 	c->sleep_ms = cfg->sleep_ms ? cfg->sleep_ms : default_sleep_ms;
 	c->clock_ctx = cfg->clock_ctx;
+	c->may_write = cfg->may_write;
+	c->may_write_ctx = cfg->may_write_ctx;
+	c->write_pause_hook = cfg->write_pause_hook;
 	c->curl = curl_easy_init();
 	if (!c->curl)
 		goto out;
@@ -178,6 +181,21 @@ static bool retryable(CURLcode cc)
 	return cc == CURLE_GOT_NOTHING || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR;
 }
 
+/* A write's connection is opening (writes always get a fresh one): the last moment to
+ * refuse it before a byte leaves. */
+static int on_write_socket(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	mg_ontap_client *c = clientp;
+	(void)fd, (void)purpose;
+	if (c->write_pause_hook)
+		c->write_pause_hook(c->may_write_ctx);
+	if (c->may_write && !c->may_write(c->may_write_ctx, c->timeout_ms)) {
+		c->fenced_at_connect = true;
+		return CURL_SOCKOPT_ERROR;
+	}
+	return CURL_SOCKOPT_OK;
+}
+
 static int configure(mg_ontap_client *c, const char *method, const char *url, const char *payload,
 		     struct curl_slist *headers, body_buf *resp)
 {
@@ -216,8 +234,11 @@ static int configure(mg_ontap_client *c, const char *method, const char *url, co
 	/* libcurl silently resends a request whose reused connection died without an answer.
 	 * For a write that may already have been applied, so writes get a fresh connection
 	 * (no silent resend); reads keep reusing theirs. */
-	if (strcmp(method, "GET") != 0)
+	if (strcmp(method, "GET") != 0) {
 		bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		bad |= curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_write_socket);
+		bad |= curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, c);
+	}
 	if (payload) {
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
@@ -266,6 +287,15 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	uint64_t started = default_now_ms(NULL);
 	CURLcode cc = CURLE_OK;
 	bool idempotent = strcmp(method, "GET") == 0;
+	c->fenced_at_connect = false;
+	if (!idempotent && c->may_write && !c->may_write(c->may_write_ctx, c->timeout_ms)) {
+		rc = MG_ECONFLICT;
+		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
+				   "%s %s not sent: leadership is not certain for the request's "
+				   "%ld ms timeout",
+				   method, path_and_query, c->timeout_ms);
+		goto out;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		mg_strbuf_reset(&resp.sb);
 		resp.too_big = false;
@@ -291,7 +321,13 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 			 "ms", ms, NULL);
 	}
 	if (cc != CURLE_OK) {
-		if (resp.too_big) {
+		if (c->fenced_at_connect) {
+			rc = MG_ECONFLICT;
+			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
+					   "%s %s not sent: leadership was lost before the connection "
+					   "opened",
+					   method, path_and_query);
+		} else if (resp.too_big) {
 			rc = MG_ETOOBIG;
 			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
 					   "response to %s %s exceeds %zu bytes", method,

@@ -50,6 +50,17 @@ typedef struct mg_ontap_config {
 	mg_ontap_sleep_fn sleep_ms;  /* default: nanosleep */
 	void *clock_ctx;
 	const char *user_agent;      /* default "mirrorgate/<version>" */
+	/* Fencing. Asked before every write (any method but GET), and again as the write's
+	 * connection opens, with the request's whole timeout: false means this process is not
+	 * sure to lead for that long, and the write does not leave (MG_ECONFLICT, source
+	 * client, nothing sent). libcurl aborts a request past its timeout, also one that was
+	 * paused (SIGSTOP) before sending, so a write either lands within the window or not at
+	 * all. NULL: every write may leave. */
+	bool (*may_write)(void *ctx, long needed_ms);
+	void *may_write_ctx;
+	/* Tests only: called as a write's connection opens, after the first check (a process
+	 * paused with a write in flight). */
+	void (*write_pause_hook)(void *ctx);
 } mg_ontap_config;
 
 #define MG_ONTAP_CONFIG_INIT {0}
