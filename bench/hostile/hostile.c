@@ -507,7 +507,7 @@ typedef struct attack {
 static const attack g_attacks[] = {
 	{"big_bodies", attack_big_bodies, 4, 1, 1, false, false,
 	 "4 clients posting 3 MB [0,0,...] and the worst body within the limits, back to back"},
-	{"header_slowloris", attack_header_slowloris, 2, 300, 500, false, false,
+	{"header_slowloris", attack_header_slowloris, 2, 520, 520, false, false,
 	 "TLS connections trickling header bytes, from 16 addresses"},
 	{"idle_tcp", attack_idle_tcp, 1, 3000, 10000, false, false,
 	 "TCP connections that never send a byte"},
