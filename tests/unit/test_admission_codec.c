@@ -418,3 +418,17 @@ Test(admission_encode, http_error_status_body)
 				  "\"body \\\"too\\\" big\"}");
 	mg_strbuf_free(&sb);
 }
+
+/* Whatever bytes a message quotes, the response is JSON: invalid UTF-8 becomes U+FFFD (as
+ * Go's encoder does), valid multi-byte text is kept. */
+Test(admission_encode, invalid_utf8_in_a_message_is_escaped)
+{
+	mg_admission_response resp = {.uid = "u", .allowed = false, .code = 403,
+				      .message = "name \"a\xff\xc0\xaf\xed\xa0\x80\xe2\x82\" caf\xc3\xa9"};
+	mg_strbuf sb = MG_STRBUF_INIT;
+	cr_assert_eq(mg_admission_encode(&sb, &resp), 0);
+	cr_assert_not_null(strstr(sb.data, "name \\\"a\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+					   "\\ufffd\\ufffd\\\" caf\xc3\xa9"),
+			   "%s", sb.data);
+	mg_strbuf_free(&sb);
+}
