@@ -22,7 +22,8 @@ void mg_fence_set_leader(mg_fence *f, mg_leader *l);
 /* mg_ontap_config.may_write: ctx is the mg_fence. */
 bool mg_fence_may_write(void *ctx, long needed_ms);
 /* The ONTAP request timeout to use: `configured`, capped at renew deadline - retry period
- * - 1 s (the least time left right after an on-time renewal, less a margin). */
+ * - a tenth of the renew deadline (the least time left right after an on-time renewal, less
+ * a margin): 7 s with the defaults; never below 1 s. */
 long mg_fence_write_timeout_ms(long configured, uint64_t renew_deadline_ms,
 			       uint64_t retry_period_ms);
 

@@ -130,6 +130,7 @@ Test(reconciler_fence, the_timeout_is_capped_below_the_renew_deadline)
 {
 	cr_assert_eq(mg_fence_write_timeout_ms(30000, 10000, 2000), 7000);
 	cr_assert_eq(mg_fence_write_timeout_ms(5000, 10000, 2000), 5000);
+	cr_assert_eq(mg_fence_write_timeout_ms(30000, 2000, 250), 1550, "the tests' timings");
 	cr_assert_eq(mg_fence_write_timeout_ms(30000, 2500, 2000), 1000, "never below 1 s");
 	mg_fence none = {0};
 	cr_assert(mg_fence_may_write(&none, 30000), "no election: writes always leave");
