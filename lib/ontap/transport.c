@@ -38,8 +38,8 @@ void mg_ontap_client_free(mg_ontap_client *c)
 {
 	if (!c)
 		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	for (size_t i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
 	pthread_mutex_destroy(&c->lock);
 	free(c->base_url);
 	free(c->ca_file);
@@ -118,12 +118,13 @@ int mg_ontap_client_new(mg_ontap_client **out, const mg_ontap_config *cfg)
 	c->job_deadline_ms = cfg->job_deadline_ms ? cfg->job_deadline_ms : 120000;
 	c->job_initial_interval_ms = cfg->job_initial_interval_ms ? cfg->job_initial_interval_ms : 250;
 	c->job_max_interval_ms = cfg->job_max_interval_ms ? cfg->job_max_interval_ms : 4000;
+	c->return_timeout_s = cfg->return_timeout_s;
 	c->now_ms = cfg->now_ms ? cfg->now_ms : default_now_ms;
 	c->sleep_ms = cfg->sleep_ms ? cfg->sleep_ms : default_sleep_ms;
 	c->clock_ctx = cfg->clock_ctx;
-	c->curl = curl_easy_init();
-	if (!c->curl)
+	if (!(c->idle[0] = curl_easy_init()))
 		goto out;
+	c->nidle = 1;
 	if (c->insecure)
 		mg_warn("ontap: TLS verification disabled (insecure); do not use in production",
 			"base_url", c->base_url, NULL);
@@ -178,10 +179,33 @@ static bool retryable(CURLcode cc)
 	return cc == CURLE_GOT_NOTHING || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR;
 }
 
-static int configure(mg_ontap_client *c, const char *method, const char *url, const char *payload,
-		     struct curl_slist *headers, body_buf *resp)
+static CURL *handle_take(mg_ontap_client *c)
 {
-	CURL *h = c->curl;
+	CURL *h = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle > 0)
+		h = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->lock);
+	return h ? h : curl_easy_init();
+}
+
+static void handle_give(mg_ontap_client *c, CURL *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle < MG_ONTAP_POOL_MAX) {
+		c->idle[c->nidle++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static int configure(mg_ontap_client *c, CURL *h, const char *method, const char *url,
+		     const char *payload, struct curl_slist *headers, body_buf *resp)
+{
 	/* Reset per-request options but keep the connection cache of this handle. */
 	curl_easy_reset(h);
 	int bad = 0;
@@ -234,7 +258,7 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	body_buf resp = {MG_STRBUF_INIT, 0, false};
 	cJSON *parsed = NULL;
 	long code = 0;
-	bool locked = false;
+	CURL *h = NULL;
 	if (response)
 		*response = NULL;
 	if (status)
@@ -261,26 +285,26 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	}
 	resp.max = c->max_response_bytes;
 
-	pthread_mutex_lock(&c->lock);
-	locked = true;
+	if (!(h = handle_take(c)))
+		goto out;
 	uint64_t started = default_now_ms(NULL);
 	CURLcode cc = CURLE_OK;
 	bool idempotent = strcmp(method, "GET") == 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		mg_strbuf_reset(&resp.sb);
 		resp.too_big = false;
-		if (configure(c, method, url, payload, headers, &resp) != 0) {
+		if (configure(c, h, method, url, payload, headers, &resp) != 0) {
 			rc = MG_EINVAL;
 			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "libcurl refused an option");
 			goto out;
 		}
-		cc = curl_easy_perform(c->curl);
+		cc = curl_easy_perform(h);
 		if (!(idempotent && attempt == 0 && retryable(cc)))
 			break;
 		mg_debug("ontap: connection lost before an answer, retrying once", "method", method,
 			 "path", path_and_query, NULL);
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (mg_log_enabled(MG_LOG_DEBUG)) {
 		char st[16], ms[32];
 		snprintf(st, sizeof(st), "%ld", code);
@@ -303,8 +327,8 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 		}
 		goto out;
 	}
-	pthread_mutex_unlock(&c->lock);
-	locked = false;
+	handle_give(c, h);
+	h = NULL;
 	if (status)
 		*status = (int)code;
 	if (resp.sb.len > 0) {
@@ -332,8 +356,7 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	}
 	rc = 0;
 out:
-	if (locked)
-		pthread_mutex_unlock(&c->lock);
+	handle_give(c, h);
 	cJSON_Delete(parsed);
 	mg_strbuf_free(&resp.sb);
 	curl_slist_free_all(headers);
