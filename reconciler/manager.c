@@ -283,6 +283,22 @@ static void publish_topology(mg_manager *m)
 		mg_warn("topology not published", "error", mg_strerror(rc), NULL);
 }
 
+/* What the scale work is judged by: requests to the API server, the connections they
+ * opened, and how many reads the caches answered. */
+static void export_kube_stats(mg_manager *m)
+{
+	unsigned long reqs = 0, conns = 0;
+	mg_k8s_client_stats(m->o.kube, &reqs, &conns);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_requests", NULL, (double)reqs);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_connections", NULL, (double)conns);
+	mg_kcache_stats ks;
+	mg_kcache_get_stats(m->cache, &ks);
+	const char *lc[] = {"source", "cache", NULL}, *la[] = {"source", "api", NULL};
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_reads", lc, (double)ks.hits);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_reads", la,
+		       (double)(ks.gets + ks.stale_gets));
+}
+
 static void *chores(void *arg)
 {
 	mg_manager *m = arg;
@@ -314,6 +330,7 @@ static void *chores(void *arg)
 			mg_rmetrics_set(m->o.metrics, "mirrorgate_informer_lists", l,
 				       (double)mg_informer_list_count(infs[i].inf));
 		}
+		export_kube_stats(m);
 	}
 	return NULL;
 }
@@ -328,6 +345,12 @@ static const mg_rmetric_desc k_descs[] = {
 	{"mirrorgate_tmr_lag_seconds", "gauge", "SnapMirror lag of the TMR's relationship."},
 	{"mirrorgate_queue_depth", "gauge", "Keys ready in the work queue."},
 	{"mirrorgate_leader", "gauge", "1 while this replica holds the leader lease."},
+	{"mirrorgate_kube_requests", "gauge",
+	 "Kubernetes API requests since start (watches excluded)."},
+	{"mirrorgate_kube_connections", "gauge",
+	 "New connections those requests opened (reuse keeps this near the worker count)."},
+	{"mirrorgate_kube_reads", "gauge",
+	 "Object reads by the passes, answered by the informer cache or by a GET."},
 	{"mirrorgate_informer_lists", "gauge",
 	 "Full lists per watched resource (1 + relists after watch expiry, 410)."},
 };

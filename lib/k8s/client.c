@@ -33,6 +33,7 @@ struct mg_k8s_client {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	atomic_ulong requests, connects;
+	atomic_bool no_reuse;
 };
 
 const mg_k8s_resource mg_k8s_res_tmr = {"trident.netapp.io", "v1", "tridentmirrorrelationships", true};
@@ -123,13 +124,19 @@ void mg_k8s__handle_give(mg_k8s_client *c, CURL *h)
 		atomic_fetch_add(&c->connects, (unsigned long)nconn);
 	curl_easy_reset(h);
 	pthread_mutex_lock(&c->pool_lock);
-	if (c->nidle < POOL_MAX) {
+	if (c->nidle < POOL_MAX && !atomic_load(&c->no_reuse)) {
 		c->idle[c->nidle++] = h;
 		h = NULL;
 	}
 	pthread_mutex_unlock(&c->pool_lock);
 	if (h)
 		curl_easy_cleanup(h);
+}
+
+void mg_k8s_client_set_reuse(mg_k8s_client *c, bool reuse)
+{
+	if (c)
+		atomic_store(&c->no_reuse, !reuse);
 }
 
 void mg_k8s_client_stats(const mg_k8s_client *c, unsigned long *requests,
@@ -299,7 +306,10 @@ int mg_k8s__setup(mg_k8s_client *c, CURL *h, const char *path_query, const char 
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	if (atomic_load(&c->no_reuse))
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	else
+		curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	/* A peer that vanished without a FIN is noticed on an idle kept-alive connection
 	 * (client-go's dialer uses the same 30 s); one that closed is noticed by curl before
 	 * it reuses the connection. */

@@ -55,6 +55,8 @@ typedef struct mg_k8s_client mg_k8s_client;
  * fails with MG_EIO and the caller re-reads. */
 int mg_k8s_client_new(mg_k8s_client **out, const mg_k8s_config *cfg);
 void mg_k8s_client_free(mg_k8s_client *c);
+/* false: every request on a new connection (a benchmark's baseline); default true. */
+void mg_k8s_client_set_reuse(mg_k8s_client *c, bool reuse);
 /* Requests made (watches excluded) and new connections they opened, since creation. */
 void mg_k8s_client_stats(const mg_k8s_client *c, unsigned long *requests,
 			 unsigned long *new_connections);
