@@ -197,7 +197,10 @@ Test(bench, reconciler, .timeout = 7200)
 	char resync[32], nworkers[32];
 	snprintf(resync, sizeof(resync), "--resync-period=%lds", resync_s);
 	snprintf(nworkers, sizeof(nworkers), "--workers=%ld", workers);
-	const char *extra[] = {"--leader-elect=false", resync, nworkers, "--log-level=error", NULL};
+	char loglevel[32];
+	snprintf(loglevel, sizeof(loglevel), "--log-level=%s",
+		 getenv("MG_BENCH_LOG") ? getenv("MG_BENCH_LOG") : "error");
+	const char *extra[] = {"--leader-elect=false", resync, nworkers, loglevel, NULL};
 	rec_proc_start(&R, BIN, E.kube.kubeconfig, "bench", extra);
 	cr_assert(rec_e2e_wait_metric(&R, "mirrorgate_informer_lists", true, 60000, NULL),
 		  "the reconciler did not come up; see %s", R.log);
@@ -263,6 +266,12 @@ Test(bench, reconciler, .timeout = 7200)
 	}
 	fflush(stdout);
 	rec_proc_stop(&R, false);
+	if (getenv("MG_BENCH_LOG")) {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "cp %s /tmp/mg-bench-reconciler.log", R.log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not keep the log\n");
+	}
 	rec_proc_cleanup(&R);
 	rec_env_stop(&E);
 	cr_expect_gt(t_conv, 0, "%ld TMRs did not all converge within %.0f s", n, cap_s);

@@ -562,6 +562,13 @@ static int request(mg_k8s_client *c, const char *method, const char *path_query,
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (mg_log_enabled(MG_LOG_DEBUG)) {
+		char cs[16];
+		snprintf(cs, sizeof(cs), "%ld", code);
+		/* method, path and status only: never headers (the token) or bodies */
+		mg_debug("kubernetes request", "method", method, "path", path_query, "status", cs,
+			 NULL);
+	}
 	bool ok = code >= 200 && code < 300;
 	/* Parsed once: the object on success (when wanted), the Status otherwise. */
 	if (resp.data && (!ok || out))
