@@ -8,4 +8,6 @@ sh "$HERE/webhook/run.sh" "$BUILD"
 echo
 sh "$HERE/webhook/soak.sh" "$BUILD" 100000
 echo
+sh "$HERE/reconciler/run.sh" "$BUILD"
+echo
 sh "$HERE/hostile/run.sh" "$BUILD"

@@ -200,6 +200,9 @@ static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long
 		oc.may_write = mg_fence_may_write;
 		oc.may_write_ctx = fence;
 	}
+	/* ONTAP waits for each job itself, so a worker neither polls nor sleeps for the usual
+	 * quick job; short, so a stuck job holds a worker only briefly before polling. */
+	oc.return_timeout_s = 5;
 	rc = mg_ontap_client_new(out, &oc);
 	if (rc != 0)
 		snprintf(why, why_len, "backend %s: ONTAP client: %s", bc->name, mg_strerror(rc));

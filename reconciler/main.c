@@ -109,6 +109,14 @@ int main(int argc, char **argv)
 		.topology_ms = f.topology_ms,
 		.watch_timeout_s = (long)(f.watch_timeout_ms / 1000),
 	};
+	/* bench/reconciler's baseline, never for production: every read a GET and every
+	 * request a new connection, as Trident's controller and this reconciler once did. */
+	const char *baseline = getenv("MG_BENCH_BASELINE");
+	if (baseline && strcmp(baseline, "1") == 0) {
+		mo.no_cache = true;
+		mg_k8s_client_set_reuse(kube, false);
+		mg_warn("MG_BENCH_BASELINE=1: no cache, no connection reuse (benchmark only)", NULL);
+	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

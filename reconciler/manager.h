@@ -31,6 +31,9 @@ typedef struct mg_manager_opts {
 	long watch_timeout_s;   /* server-side watch timeout; default 300 */
 	const char *topology_ns;   /* default: the lease namespace */
 	const char *topology_name; /* default "mirrorgate-topology" */
+	/* Every read a GET from the API server, as Trident's controller does (the benchmark's
+	 * baseline); normally false: reads come from the informers' caches. */
+	bool no_cache;
 } mg_manager_opts;
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts);

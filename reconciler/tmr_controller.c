@@ -67,7 +67,8 @@ static int reload(pass *p)
 {
 	cJSON *fresh = NULL;
 	mg_k8s_status st;
-	int rc = mg_k8s_get(&fresh, p->c->kube, &mg_k8s_res_tmr, p->ns, p->name, &st);
+	/* from the informer, unless our own write (or a 409) left it behind (kcache.h) */
+	int rc = mg_kobj_get(&fresh, p->c, &mg_k8s_res_tmr, p->ns, p->name, &st);
 	if (rc != 0)
 		return rc;
 	mg_tmr_free(&p->tmr);

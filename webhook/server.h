@@ -24,10 +24,14 @@
 /* Per-connection memory for request headers and I/O buffers; headers beyond it get 431. */
 #define MG_WH_CONNECTION_MEMORY (8u * 1024u)
 
-/* TLS 1.2 and 1.3 only; AEAD ciphers with forward-secret ECDHE key exchange. */
+/* TLS 1.2 and 1.3 only; AEAD ciphers with forward-secret ECDHE key exchange. X25519 is the
+ * first group: under %SERVER_PRECEDENCE a TLS 1.3 client whose key share is X25519 (Go's,
+ * so the API server's, and OpenSSL's) would otherwise get a HelloRetryRequest asking for
+ * P-256, an extra round trip and a second key exchange on every new connection. */
 #define MG_WH_TLS_PRIORITIES                                                                   \
 	"SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"   \
-	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:"       \
+	"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE"
 
 typedef struct mg_wh_server_opts {
 	const char *address;       /* IPv4 or IPv6 literal */

@@ -1040,3 +1040,49 @@ Test(webhook_server, concurrent_clients_all_get_their_answers)
 		     400.0, "every validate call counted once");
 	free(body);
 }
+
+/* Counts the ServerHello messages the client receives: a HelloRetryRequest is a second. */
+static void count_server_hellos(int write_p, int version, int content_type, const void *buf,
+				size_t len, SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_SERVER_HELLO)
+		(*(int *)arg)++;
+}
+
+static int g_hellos;
+
+static CURLcode hello_counter(CURL *curl, void *sslctx, void *parm)
+{
+	(void)curl;
+	SSL_CTX_set_msg_callback(sslctx, count_server_hellos);
+	SSL_CTX_set_msg_callback_arg(sslctx, parm);
+	return CURLE_OK;
+}
+
+static int server_hellos_for(const char *groups)
+{
+	CURL *c = mg_wht_curl(&g_w);
+	g_hellos = 0;
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_3));
+	curl_easy_setopt(c, CURLOPT_SSL_EC_CURVES, groups);
+	curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, hello_counter);
+	curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &g_hellos);
+	mg_wht_resp r;
+	mg_wht_request(&g_w, c, "GET", "/healthz", NULL, NULL, 0, &r);
+	cr_assert_eq(r.curl, CURLE_OK, "%s", curl_easy_strerror(r.curl));
+	mg_wht_resp_free(&r);
+	curl_easy_cleanup(c);
+	return g_hellos;
+}
+
+Test(webhook_server, an_x25519_first_client_gets_no_hello_retry)
+{
+	start(NULL);
+	/* as `openssl s_client -groups X25519:P-256`, and as Go's client sends its key share */
+	cr_assert_eq(server_hellos_for("X25519:P-256"), 1, "a HelloRetryRequest was sent");
+	/* a P-256-only client still connects (after a retry, or directly) */
+	cr_assert_geq(server_hellos_for("P-256"), 1);
+}

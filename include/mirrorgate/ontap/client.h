@@ -46,6 +46,12 @@ typedef struct mg_ontap_config {
 	uint64_t job_deadline_ms;    /* default 120000 */
 	uint64_t job_initial_interval_ms; /* default 250 */
 	uint64_t job_max_interval_ms;     /* default 4000 */
+	/* Writes that start a job ask ONTAP to wait for it up to this many seconds
+	 * (return_timeout): a job that finishes in time needs no polling and no sleep in the
+	 * caller (the reconciler's workers). 0 (the default): 202 at once, then polling. A job
+	 * that fails in the window comes back as the write's error answer (source HTTP, no
+	 * job uuid), not as a failed job. Capped at half of timeout_ms. */
+	unsigned return_timeout_s;
 	mg_ontap_now_fn now_ms;      /* default: CLOCK_MONOTONIC */
 	mg_ontap_sleep_fn sleep_ms;  /* default: nanosleep */
 	void *clock_ctx;
