@@ -136,7 +136,8 @@ static int start_webhook(const cfg *c, server *s)
 		size_t n = 0;
 		char *p = read_all(port_file, &n);
 		if (p && n) {
-			s->port = atoi(p);
+			long port = strtol(p, NULL, 10);
+			s->port = port > 0 && port < 65536 ? (int)port : 0;
 			free(p);
 			if (s->port > 0)
 				return 0;
@@ -619,7 +620,7 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--scale") == 0)
 			c.full = strcmp(argv[i + 1], "full") == 0;
 		else if (strcmp(argv[i], "--duration") == 0)
-			c.duration = atoi(argv[i + 1]);
+			c.duration = (int)strtol(argv[i + 1], NULL, 10); /* < 1 refused below */
 		else if (strcmp(argv[i], "--only") == 0)
 			c.only = argv[i + 1];
 		else

@@ -193,14 +193,16 @@ static char *repeat(const char *prefix, const char *item, size_t n, const char *
 	size_t il = strlen(item), len = strlen(prefix) + n * (il + 1) + strlen(suffix) + 1;
 	char *s = malloc(len), *p = s;
 	cr_assert_not_null(s);
-	p += sprintf(p, "%s", prefix);
+	size_t pl = strlen(prefix);
+	memcpy(p, prefix, pl);
+	p += pl;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(p, item, il);
 		p += il;
 		if (i + 1 < n)
 			*p++ = ',';
 	}
-	sprintf(p, "%s", suffix);
+	memcpy(p, suffix, strlen(suffix) + 1);
 	return s;
 }
 
