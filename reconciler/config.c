@@ -1,3 +1,4 @@
+#include "fence.h"
 #include "config.h"
 
 #include <stdio.h>
@@ -194,7 +195,7 @@ int mg_credentials_read(const char *path, char **username, char **password, char
 }
 
 static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long timeout_ms,
-			bool read_only, char *why, size_t why_len)
+			mg_fence *fence, bool read_only, char *why, size_t why_len)
 {
 	char *user = NULL, *pass = NULL;
 	int rc = mg_credentials_read(bc->credentials_file, &user, &pass, why, why_len);
@@ -208,6 +209,13 @@ static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long
 	oc.timeout_ms = timeout_ms;
 	oc.read_only = read_only;
 	oc.user_agent = MG_RECONCILER_USER_AGENT;
+	if (fence) {
+		oc.may_write = mg_fence_may_write;
+		oc.may_write_ctx = fence;
+	}
+	/* ONTAP waits for each job itself, so a worker neither polls nor sleeps for the usual
+	 * quick job; short, so a stuck job holds a worker only briefly before polling. */
+	oc.return_timeout_s = 5;
 	rc = mg_ontap_client_new(out, &oc);
 	if (rc != 0)
 		snprintf(why, why_len, "backend %s: ONTAP client: %s", bc->name, mg_strerror(rc));
@@ -227,11 +235,18 @@ static struct timespec mtime_of(const char *path)
 
 int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why_len)
 {
+	return mg_backends_init_fenced(b, cfg, NULL, 30000, why, why_len);
+}
+
+int mg_backends_init_fenced(mg_backends *b, const mg_config *cfg, mg_fence *fence,
+			    long timeout_ms, char *why, size_t why_len)
+{
 	memset(b, 0, sizeof(*b));
 	int rc = MG_ENOMEM;
 	if (pthread_rwlock_init(&b->lock, NULL) != 0)
 		return MG_ENOMEM;
-	b->timeout_ms = 30000;
+	b->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	b->fence = fence;
 	/* no file backends at all is fine when they come from Trident's TBCs */
 	size_t n = cfg->nbackends ? cfg->nbackends : 1;
 	b->items = calloc(n, sizeof(*b->items));
@@ -250,7 +265,7 @@ int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why
 		snprintf(it->policy, sizeof(it->policy), "%s", bc->policy);
 		snprintf(it->schedule, sizeof(it->schedule), "%s", bc->schedule);
 		b->cred_mtime[i] = mtime_of(bc->credentials_file);
-		rc = build_client(&it->ontap, bc, b->timeout_ms, false, why, why_len);
+		rc = build_client(&it->ontap, bc, b->timeout_ms, b->fence, false, why, why_len);
 		if (rc != 0)
 			goto out;
 		b->len = i + 1;
@@ -272,7 +287,7 @@ int mg_backends_refresh(mg_backends *b)
 			continue;
 		char why[512];
 		mg_ontap_client *fresh = NULL;
-		if (build_client(&fresh, bc, b->timeout_ms, b->read_only, why, sizeof(why)) != 0) {
+		if (build_client(&fresh, bc, b->timeout_ms, b->fence, b->read_only, why, sizeof(why)) != 0) {
 			mg_warn("credentials changed but are unusable; keeping the old ones", "backend",
 				bc->name, "why", why, NULL);
 			continue;

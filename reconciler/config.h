@@ -56,6 +56,7 @@ typedef struct mg_backends {
 	/* items[cfg.nbackends ..] come from TridentBackendConfigs (tbc_backends.h) */
 	struct mg_tbc_entry *tbc;
 	size_t ntbc;
+	struct mg_fence *fence; /* may_write of every client; NULL: unfenced */
 } mg_backends;
 
 /* Switches every client (and the ones built later) to read-only or back. */
@@ -63,6 +64,11 @@ void mg_backends_set_read_only(mg_backends *b, bool read_only);
 
 /* Builds a client per backend. MG_EPARSE/MG_EIO with `why` when credentials are unreadable. */
 int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why_len);
+/* The same with every write fenced by `fence` (fence.h) and requests timing out after
+ * timeout_ms (already capped with mg_fence_write_timeout_ms). */
+struct mg_fence;
+int mg_backends_init_fenced(mg_backends *b, const mg_config *cfg, struct mg_fence *fence,
+			    long timeout_ms, char *why, size_t why_len);
 /* Re-reads credentials files that changed; a file that cannot be read keeps the old client.
  * Returns how many clients were rebuilt. */
 int mg_backends_refresh(mg_backends *b);

@@ -41,6 +41,9 @@ typedef struct mg_rctx {
 	/* The live mode, asked at every write (with may_act_ctx): a pass that began as
 	 * controller stops writing the moment Trident is detected. NULL: `companion` only. */
 	bool (*companion_now)(void *ctx);
+	/* Reads of Kubernetes objects from the informers (kcache.h); NULL: every read is a
+	 * GET from the API server. */
+	struct mg_kcache *cache;
 	unsigned max_steps;      /* ONTAP steps per pass; default 8 */
 	uint64_t refresh_ms;     /* re-check of settled objects; default 300000 */
 } mg_rctx;

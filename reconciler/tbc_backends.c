@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fence.h"
 #include "kobj.h"
 #include "trident_detect.h"
 #include "mirrorgate/util/err.h"
@@ -84,7 +85,7 @@ typedef struct built {
 
 /* Builds the client for one TBC; on failure `problem` says what to fix. */
 static int build(built *out, mg_k8s_client *kube, const char *ns, const cJSON *tbc,
-		 bool read_only, long timeout_ms, char *problem, size_t plen)
+		 struct mg_fence *fence, bool read_only, long timeout_ms, char *problem, size_t plen)
 {
 	memset(out, 0, sizeof(*out));
 	const char *name = mg_kobj_str(tbc, "metadata", "name");
@@ -169,6 +170,11 @@ static int build(built *out, mg_k8s_client *kube, const char *ns, const cJSON *t
 	oc.timeout_ms = timeout_ms;
 	oc.read_only = read_only;
 	oc.user_agent = MG_RECONCILER_USER_AGENT;
+	if (fence) { /* the lease fences these writes as the file's backends' (fence.h) */
+		oc.may_write = mg_fence_may_write;
+		oc.may_write_ctx = fence;
+	}
+	oc.return_timeout_s = 5;
 	rc = mg_ontap_client_new(&out->item.ontap, &oc);
 	if (rc != 0) {
 		snprintf(problem, plen, "ONTAP client: %s (managementLIF %s)", mg_strerror(rc), lif);
@@ -267,7 +273,7 @@ int mg_backends_sync_tbc(mg_backends *b, mg_k8s_client *kube, const char *ns,
 		snprintf(e->name, sizeof(e->name), "%s", name);
 		built nb;
 		char problem[384] = "";
-		if (build(&nb, kube, ns, tbc, ro, timeout, problem, sizeof(problem)) == 0) {
+		if (build(&nb, kube, ns, tbc, b->fence, ro, timeout, problem, sizeof(problem)) == 0) {
 			e->item = nb.item;
 			snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", nb.fingerprint);
 			gauge(metrics, name, true);
