@@ -11,6 +11,7 @@
 #include "health.h"
 #include "manager.h"
 #include "rmetrics.h"
+#include "mirrorgate/util/cli.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/k8s/client.h"
 #include "mirrorgate/util/log.h"
@@ -30,6 +31,10 @@ int main(int argc, char **argv)
 	if (mg_flags_parse(&f, argc, argv, why, sizeof(why)) != 0) {
 		fprintf(stderr, "mirrorgate-reconciler: %s\n%s", why, mg_flags_usage);
 		return 2;
+	}
+	if (f.version) {
+		mg_cli_print_version(stdout, "mirrorgate-reconciler");
+		return 0;
 	}
 	if (f.help) {
 		fputs(mg_flags_usage, stdout);
@@ -99,6 +104,7 @@ int main(int argc, char **argv)
 		.lease_ns = f.lease_ns,
 		.lease_name = f.lease_name,
 		.topology_ms = f.topology_ms,
+		.topology_ns = f.topology_ns,
 		.watch_timeout_s = (long)(f.watch_timeout_ms / 1000),
 	};
 	struct sigaction sa;
