@@ -324,6 +324,7 @@ static const mg_rmetric_desc k_descs[] = {
 	{"mirrorgate_leader", "gauge", "1 while this replica holds the leader lease."},
 	{"mirrorgate_informer_lists", "gauge",
 	 "Full lists per watched resource (1 + relists after watch expiry, 410)."},
+	{"mirrorgate_build_info", "gauge", "1, labelled with the running version."},
 };
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
@@ -340,8 +341,14 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		m->o.refresh_ms = 300000;
 	if (!m->o.topology_ms)
 		m->o.topology_ms = 60000;
-	if (m->o.metrics)
+	if (m->o.metrics) {
 		mg_rmetrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
+		/* Every replica exports mirrorgate_leader from the start (0 until it leads), so
+		 * that the alert on sum(mirrorgate_leader) == 0 has a series to see. */
+		mg_rmetrics_set(m->o.metrics, "mirrorgate_leader", NULL, 0);
+		const char *const version[] = {"version", MG_VERSION, NULL};
+		mg_rmetrics_set(m->o.metrics, "mirrorgate_build_info", version, 1);
+	}
 	int rc = mg_workqueue_new(&m->q, &m->o.queue);
 	if (rc != 0)
 		goto fail;
