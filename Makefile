@@ -6,7 +6,15 @@ CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?= --output-on-failure
 
-.PHONY: all deps configure build run test test-asan test-valgrind lint bench clean
+PREFIX     ?= /usr/local
+# The one image-name scheme (manifests/base/kustomization.yaml names the same images):
+# $(IMAGE_REPO)/mirrorgate-webhook:$(VERSION) and $(IMAGE_REPO)/mirrorgate-reconciler:$(VERSION).
+IMAGE_REPO ?= ghcr.io/mirrorgate
+VERSION    := $(shell grep '^project' CMakeLists.txt | grep -o 'VERSION [0-9.]*' | cut -d' ' -f2)
+IMAGES     := mirrorgate-webhook mirrorgate-reconciler
+
+.PHONY: all deps configure build run test test-asan test-valgrind lint bench clean install \
+	ship-deps image test-image test-manifests
 
 all: build
 
@@ -45,5 +53,32 @@ lint:
 bench: build
 	@sh bench/run.sh $(BUILD)
 
+# The three binaries (mirrorgate, mirrorgate-webhook, mirrorgate-reconciler) into $(PREFIX)/bin.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Tools for the images and the manifest tests, from Debian (mmdebstrap, umoci) and npm
+# (tests/manifests/package-lock.json, installed by the test itself).
+ship-deps:
+	@sh deps/install.sh deps/ship-packages.txt
+
+# OCI archives $(BUILD)/images/<name>-$(VERSION).oci.tar, with no registry and no daemon
+# (scripts/build-image.sh says how and why); `podman load -i` or `skopeo copy oci-archive:`
+# takes them. The Containerfile builds the same images with a container engine.
+image: build ship-deps
+	@mkdir -p $(BUILD)/images
+	@for i in $(IMAGES); do \
+		sh scripts/build-image.sh $(BUILD)/bin $(BUILD)/images $$i $(VERSION) $(IMAGE_REPO) || exit 1; \
+	done
+
+# Each image's binary from its own root file system, as its user: --version and a real start.
+test-image: image
+	sh scripts/test-image.sh $(BUILD)/images $(VERSION) $(BUILD)/bin
+
+# Every kustomization renders and validates; the install test against kube-sim.
+test-manifests: build ship-deps
+	sh scripts/test-manifests.sh $(BUILD) $(IMAGE_REPO) $(VERSION)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
