@@ -27,8 +27,9 @@ arch_dir=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 # The packages of the binary's direct libraries (the binaries run only what they link).
 pkgs=$(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | while read -r so; do
 	dpkg -S "*/$arch_dir/$so" 2>/dev/null | cut -d: -f1 | tr ',' '\n'
-done | sed 's/ //g' | grep -v -- '-dev$' | sort -u | tr '\n' ',')
-pkgs="${pkgs}ca-certificates"
+done | sed 's/ //g' | grep -v -- '-dev$' | sort -u | paste -sd, -)
+# No ca-certificates: every TLS peer is verified against a CA the configuration names
+# (ONTAP's trustedCAFile, the service account's ca.crt), never the public roots.
 echo "build-image: $name: runtime packages $pkgs"
 
 work="$out_dir/$name.work"
@@ -54,6 +55,7 @@ fi
 link_debs='ls "$0"/*.deb >/dev/null 2>&1 || exit 0; cp -lf "$0"/*.deb "$1/" 2>/dev/null || cp -f "$0"/*.deb "$1/"'
 mmdebstrap ${MG_MMDEBSTRAP_VERBOSE:---quiet} --variant=essential --include="$pkgs" $mode_opts \
 	--dpkgopt=force-unsafe-io --skip=download/empty \
+	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
 	--setup-hook='mkdir -p "$1/var/cache/apt/archives/" "$1/var/lib/apt/lists"' \
 	--setup-hook="sync-in /var/lib/apt/lists /var/lib/apt/lists" \
 	--setup-hook="sh -c '$link_debs' /var/cache/apt/archives \"\$1/var/cache/apt/archives\"" \
