@@ -11,7 +11,6 @@ PREFIX     ?= /usr/local
 # $(IMAGE_REPO)/mirrorgate-webhook:$(VERSION) and $(IMAGE_REPO)/mirrorgate-reconciler:$(VERSION).
 IMAGE_REPO ?= ghcr.io/mirrorgate
 VERSION    := $(shell grep '^project' CMakeLists.txt | grep -o 'VERSION [0-9.]*' | cut -d' ' -f2)
-IMAGES     := mirrorgate-webhook mirrorgate-reconciler
 
 .PHONY: all deps configure build run test test-asan test-valgrind lint bench clean install \
 	ship-deps image test-image test-manifests
@@ -67,9 +66,10 @@ ship-deps:
 # takes them. The Containerfile builds the same images with a container engine.
 image: build ship-deps
 	@mkdir -p $(BUILD)/images
-	@for i in $(IMAGES); do \
-		sh scripts/build-image.sh $(BUILD)/bin $(BUILD)/images $$i $(VERSION) $(IMAGE_REPO) || exit 1; \
-	done
+	sh scripts/build-image.sh $(BUILD)/bin $(BUILD)/images mirrorgate-webhook $(VERSION) \
+		$(IMAGE_REPO) mirrorgate-cert-rotator
+	sh scripts/build-image.sh $(BUILD)/bin $(BUILD)/images mirrorgate-reconciler $(VERSION) \
+		$(IMAGE_REPO)
 
 # Each image's binary from its own root file system, as its user: --version and a real start.
 test-image: image

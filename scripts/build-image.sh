@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds one mirrorgate image as an OCI archive, with no registry and no container daemon:
-#   scripts/build-image.sh BIN_DIR OUT_DIR NAME VERSION IMAGE_REPO
-# NAME is mirrorgate-webhook or mirrorgate-reconciler; BIN_DIR holds the binaries, built on
+#   scripts/build-image.sh BIN_DIR OUT_DIR NAME VERSION IMAGE_REPO [EXTRA_BINARY...]
+# NAME is mirrorgate-webhook or mirrorgate-reconciler, the entrypoint; EXTRA_BINARY are also
+# put in /usr/local/bin (the webhook image carries mirrorgate-cert-rotator, which
+# components/self-signed-certs runs); BIN_DIR holds the binaries, built on
 # this Debian release (the image's base is the same release, so the libraries match).
 #
 # Tools, from Debian's archive: mmdebstrap makes the root file system from Debian packages
@@ -15,6 +17,9 @@
 # their own dependencies), found with dpkg -S, so the image follows the code's links.
 set -eu
 bin_dir=$1 out_dir=$2 name=$3 version=$4 repo=$5
+shift 5
+extras=""
+for e in "$@"; do extras="$extras $bin_dir/$e"; done
 suite=${MG_IMAGE_SUITE:-$(. /etc/os-release && echo "$VERSION_CODENAME")}
 uid=65532
 bin="$bin_dir/$name"
@@ -25,7 +30,7 @@ done
 arch_dir=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 
 # The packages of the binary's direct libraries (the binaries run only what they link).
-pkgs=$(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | while read -r so; do
+pkgs=$(for b in "$bin" $extras; do readelf -d "$b"; done | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | while read -r so; do
 	dpkg -S "*/$arch_dir/$so" 2>/dev/null | cut -d: -f1 | tr ',' '\n'
 done | sed 's/ //g' | grep -v -- '-dev$' | sort -u | paste -sd, -)
 # No ca-certificates: every TLS peer is verified against a CA the configuration names
@@ -63,7 +68,7 @@ mmdebstrap ${MG_MMDEBSTRAP_VERBOSE:---quiet} --variant=essential --include="$pkg
 	--customize-hook="sh -c '$link_debs' \"\$1/var/cache/apt/archives\" $cache" \
 	--customize-hook='rm -rf "$1/usr/share/man" "$1/usr/share/doc" "$1/usr/share/info" "$1/usr/share/locale" "$1/var/cache/apt" "$1/var/lib/apt/lists" "$1/var/log"/*' \
 	--customize-hook="mkdir -p \"\$1/usr/local/bin\"" \
-	--customize-hook="copy-in $bin /usr/local/bin" \
+	--customize-hook="copy-in $bin $extras /usr/local/bin" \
 	--customize-hook="chroot \"\$1\" sh -c 'echo nonroot:x:$uid:$uid:nonroot:/nonexistent:/usr/sbin/nologin >> /etc/passwd && echo nonroot:x:$uid: >> /etc/group'" \
 	"$suite" "$rootfs_tar"
 

@@ -42,6 +42,12 @@ for name in mirrorgate-webhook mirrorgate-reconciler; do
 	fi
 done
 
+# The certificate rotator travels in the webhook image (components/self-signed-certs).
+root="$work/mirrorgate-webhook/bundle/rootfs"
+out=$(chroot --userspec=65532:65532 "$root" /usr/local/bin/mirrorgate-cert-rotator --version 2>&1) &&
+	[ "$out" = "mirrorgate-cert-rotator $version" ] && ok "mirrorgate-cert-rotator --version: $out" ||
+	bad "mirrorgate-cert-rotator --version: $out"
+
 # The webhook: a real start (self-signed, a free port), /healthz over TLS, SIGTERM.
 root="$work/mirrorgate-webhook/bundle/rootfs"
 chroot --userspec=65532:65532 "$root" /usr/local/bin/mirrorgate-webhook --self-signed \

@@ -16,6 +16,7 @@ if (!repo || !imageRepo || !version) {
 const KUSTOMIZATIONS = [
 	"manifests",
 	"manifests/overlays/webhook-only",
+	"manifests/overlays/self-signed-certs",
 	"manifests/crds",
 	"tests/manifests/everything",
 ];
@@ -103,6 +104,13 @@ for (const dir of KUSTOMIZATIONS) {
 		      `${name} topology namespace is the install namespace`);
 		if (d.metadata.name === "mirrorgate-webhook")
 			check(c.args.includes("--in-cluster"), `${name} runs with --in-cluster`);
+	}
+	// Jobs run from the webhook's image (the certificate rotator): the same scheme.
+	for (const j of objs.filter((o) => o.kind === "Job" || o.kind === "CronJob")) {
+		const spec = j.kind === "Job" ? j.spec.template.spec : j.spec.jobTemplate.spec.template.spec;
+		for (const c of spec.containers)
+			check(c.image === `${imageRepo}/mirrorgate-webhook:${version}`,
+			      `${dir}: ${j.kind}/${j.metadata.name} image`, c.image);
 	}
 	if (dir === "manifests") {
 		check(deployments.length === 2, "manifests: webhook and reconciler", deployments.length);
