@@ -10,9 +10,9 @@
 // - the process runs as the pod's runAsUser/runAsGroup with fsGroup as supplementary group,
 //   chrooted into a root that has the host's /usr (the binaries' libraries) and these mounts.
 // The ONTAP backend's ConfigMap and Secret hold placeholders in the shipped manifests (the
-// user fills them in); the test fills them in with ontap-sim's address and credentials, and
-// the serving Secret with a certificate from `mirrorgate certs`, as the certificate
-// component would.
+// user fills them in); the test fills them in with ontap-sim's address and credentials. The
+// serving certificate comes from the Job of manifests/overlays/self-signed-certs
+// (mirrorgate-cert-rotator, run the same way), which also sets both caBundles.
 // It then shows that the shipped webhook denies an orphan secondary PVC, admits a valid one,
 // and sees the topology the reconciler published (a TMR naming an unpeered SVM is denied).
 // Needs root and its own network and mount namespaces: the Deployments' fixed ports (8443,
@@ -98,6 +98,10 @@ function request(url, { method = "GET", body, ca, token, servername } = {}) {
 const rendered = parseAllDocuments(execFileSync("kubectl", ["kustomize", `${repo}/manifests`],
 	{ encoding: "utf8" })).map((d) => d.toJS()).filter((o) => o);
 const find = (kind, name) => rendered.find((o) => o.kind === kind && o.metadata.name === name);
+// Without cert-manager: the same Deployments plus the certificate rotator's Job.
+const selfSigned = parseAllDocuments(execFileSync("kubectl", ["kustomize",
+	`${repo}/manifests/overlays/self-signed-certs`], { encoding: "utf8" })).map((d) => d.toJS())
+	.filter((o) => o);
 const NS = find("Deployment", "mirrorgate-webhook").metadata.namespace;
 
 // ---- the simulators ----
@@ -131,13 +135,8 @@ config.data["config.yaml"] = config.data["config.yaml"]
 const backend = structuredClone(find("Secret", "mirrorgate-ontap-b"));
 backend.stringData = { credentials: "username: admin\npassword: password-b\n",
 	"ca.pem": fs.readFileSync(path.join(work, "ontap-ca.pem"), "utf8") };
-execFileSync(`${bin}/mirrorgate`, ["certs", "--out", path.join(work, "tls"), "--namespace", NS],
-	{ stdio: ["ignore", "ignore", "inherit"] });
-const tlsFile = (f) => fs.readFileSync(path.join(work, "tls", f), "utf8");
-const servingSecret = { apiVersion: "v1", kind: "Secret",
-	metadata: { name: "mirrorgate-webhook-tls", namespace: NS },
-	stringData: { "tls.crt": tlsFile("tls.crt"), "tls.key": tlsFile("tls.key"),
-		"ca.crt": tlsFile("ca.crt") } };
+// The serving Secret is filled in below by the rotator Job (components/self-signed-certs).
+let servingSecret = null;
 
 // ---- the kubelet ----
 function volumeFiles(vol) {
@@ -180,9 +179,8 @@ function envOf(pod, c, podName) {
 	return env;
 }
 
-function runPod(deploymentName, podName) {
-	const d = find("Deployment", deploymentName);
-	const pod = d.spec.template.spec;
+function runPod(deploymentName, podName, podSpec) {
+	const pod = podSpec || find("Deployment", deploymentName).spec.template.spec;
 	const c = pod.containers[0];
 	const sc = pod.securityContext || {};
 	const uid = c.securityContext?.runAsUser ?? sc.runAsUser;
@@ -199,10 +197,10 @@ function runPod(deploymentName, podName) {
 	execFileSync("mount", ["--rbind", "/dev", path.join(root, "dev")]);
 	execFileSync("mount", ["-t", "proc", "proc", path.join(root, "proc")]);
 	fs.mkdirSync(path.join(root, "usr-local-bin"));
-	const exe = `/usr/local/bin/${deploymentName}`;
+	const exe = c.command ? c.command[0] : `/usr/local/bin/${deploymentName}`;
 	// /usr is read-only: the binary goes on a tmpfs over /usr/local/bin
 	execFileSync("mount", ["-t", "tmpfs", "tmpfs", path.join(root, "usr/local/bin")]);
-	fs.copyFileSync(`${bin}/${deploymentName}`, path.join(root, exe));
+	fs.copyFileSync(`${bin}/${path.basename(exe)}`, path.join(root, exe));
 	fs.chmodSync(path.join(root, exe), 0o755);
 	fs.writeFileSync(path.join(root, "etc/passwd"), `root:x:0:0::/:/bin/sh\nnonroot:x:${uid}:${gid}::/:/bin/false\n`);
 	fs.writeFileSync(path.join(root, "etc/group"), `root:x:0:\nnonroot:x:${gid}:\n`);
@@ -230,14 +228,48 @@ function runPod(deploymentName, podName) {
 	return start(podName, argv, { env: envOf(pod, c, podName) });
 }
 
-// The serving Secret and the backend exist in the API server too, as after the install.
-await kube("POST", `/api/v1/namespaces/${NS}/secrets`, servingSecret);
+// ---- the cluster's objects: an established TMR for app/app-data ----
+await kube("POST", "/apis/storage.k8s.io/v1/storageclasses", { apiVersion: "storage.k8s.io/v1",
+	kind: "StorageClass", metadata: { name: "ontap-replicated" },
+	provisioner: "csi.trident.netapp.io",
+	parameters: { backendType: "ontap-nas", "trident.netapp.io/replication": "true" } });
+await kube("POST", "/apis/trident.netapp.io/v1/namespaces/app/tridentmirrorrelationships", {
+	apiVersion: "trident.netapp.io/v1", kind: "TridentMirrorRelationship",
+	metadata: { name: "app-data-mirror", namespace: "app" },
+	spec: { state: "established", replicationPolicy: "MirrorAllSnapshots",
+		replicationSchedule: "5min",
+		volumeMappings: [{ localPVCName: "app-data", remoteVolumeHandle: "svm-a:vol_src" }] } });
+
+// ---- the install's webhook configurations, and the certificate rotator Job ----
+// (after the TMR: kube-sim calls the webhooks these configurations name, as the API server does)
+for (const o of selfSigned.filter((x) => /WebhookConfiguration$/.test(x.kind))) {
+	const plural = o.kind.toLowerCase() + "s";
+	await kube("POST", `/apis/admissionregistration.k8s.io/v1/${plural}`, o);
+}
+check(JSON.stringify(rendered.filter((o) => o.kind === "Deployment")) ===
+	JSON.stringify(selfSigned.filter((o) => o.kind === "Deployment")),
+	"the self-signed-certs overlay runs the same Deployments");
+const job = selfSigned.find((o) => o.kind === "Job");
+const rotator = runPod(null, "mirrorgate-cert-rotator-install", job.spec.template.spec);
+const rotated = await new Promise((resolve) => rotator.on("exit", resolve));
+check(rotated === 0, "the rotator Job (its exact command and args, in-cluster) exits 0",
+	fs.readFileSync(path.join(work, "mirrorgate-cert-rotator-install.log"), "utf8"));
+const b64 = (x) => Buffer.from(x, "base64").toString("utf8");
+const tlsSecret = await kube("GET", `/api/v1/namespaces/${NS}/secrets/mirrorgate-webhook-tls`);
+servingSecret = { metadata: tlsSecret.metadata, stringData: Object.fromEntries(
+	Object.entries(tlsSecret.data).map(([k, v]) => [k, b64(v)])) };
+for (const plural of ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]) {
+	const cfg = await kube("GET", `/apis/admissionregistration.k8s.io/v1/${plural}/mirrorgate`);
+	check(cfg.webhooks.every((w) => b64(w.clientConfig.caBundle) === servingSecret.stringData["ca.crt"]),
+		`${plural}: caBundle is the CA of the serving certificate`);
+}
+
 const reconciler = runPod("mirrorgate-reconciler", "mirrorgate-reconciler-0");
 const webhook = runPod("mirrorgate-webhook", "mirrorgate-webhook-0");
 for (const [p, name] of [[reconciler, "reconciler"], [webhook, "webhook"]])
 	p.on("exit", (code) => check(false, `${name} keeps running`, `exited ${code}; see ${work}`));
 
-const servingCA = tlsFile("ca.crt");
+const servingCA = servingSecret.stringData["ca.crt"];
 // The API server checks the certificate for the Service's name; so does the test.
 const SERVICE_DNS = `mirrorgate-webhook.${NS}.svc`;
 await waitFor("the reconciler's /readyz", async () =>
@@ -261,18 +293,6 @@ const topo = await waitFor("the topology ConfigMap", async () => {
 });
 check(/svm-b/.test(topo.data["topology.yaml"]), "the reconciler published the topology of svm-b",
 	topo.data["topology.yaml"]);
-
-// ---- the cluster's objects: an established TMR for app/app-data ----
-await kube("POST", "/apis/storage.k8s.io/v1/storageclasses", { apiVersion: "storage.k8s.io/v1",
-	kind: "StorageClass", metadata: { name: "ontap-replicated" },
-	provisioner: "csi.trident.netapp.io",
-	parameters: { backendType: "ontap-nas", "trident.netapp.io/replication": "true" } });
-await kube("POST", "/apis/trident.netapp.io/v1/namespaces/app/tridentmirrorrelationships", {
-	apiVersion: "trident.netapp.io/v1", kind: "TridentMirrorRelationship",
-	metadata: { name: "app-data-mirror", namespace: "app" },
-	spec: { state: "established", replicationPolicy: "MirrorAllSnapshots",
-		replicationSchedule: "5min",
-		volumeMappings: [{ localPVCName: "app-data", remoteVolumeHandle: "svm-a:vol_src" }] } });
 
 let uid = 0;
 async function review(object) {
