@@ -80,9 +80,9 @@ int mg_mirror_policy_type(const mg_mirror_target *t, const char *policy, char *t
 }
 
 static int set_state(const mg_mirror_target *t, const mg_ontap_relationship *rel,
-		     const char *state, const char *restore, mg_ontap_error *err)
+		     const char *state, const char *restore, bool force, mg_ontap_error *err)
 {
-	mg_ontap_state_change ch = {state, restore, false, false};
+	mg_ontap_state_change ch = {state, restore, false, force};
 	return mg_ontap_relationship_set_state(t->backend->ontap, rel->uuid, &ch, err);
 }
 
@@ -114,9 +114,9 @@ int mg_mirror_step(const mg_mirror_target *t, enum mg_step step, const mg_ontap_
 		return rc;
 	case MG_STEP_RESYNC:
 	case MG_STEP_RESUME:
-		return set_state(t, rel, "snapmirrored", NULL, err);
+		return set_state(t, rel, "snapmirrored", NULL, false, err);
 	case MG_STEP_QUIESCE:
-		return set_state(t, rel, "paused", NULL, err);
+		return set_state(t, rel, "paused", NULL, false, err);
 	case MG_STEP_ABORT:
 		if (!rel->transfer_uuid[0])
 			return 0;
@@ -124,7 +124,7 @@ int mg_mirror_step(const mg_mirror_target *t, enum mg_step step, const mg_ontap_
 		return rc == MG_ENOTFOUND ? 0 : rc; /* already finished: nothing to abort */
 	case MG_STEP_BREAK:
 		return set_state(t, rel, "broken_off", args ? args->restore_to_snapshot : NULL,
-				 err);
+				 args && args->force, err);
 	case MG_STEP_DELETE_DEST:
 		rc = mg_ontap_relationship_delete(o, rel->uuid, MG_ONTAP_DELETE_DESTINATION_ONLY,
 						  err);
@@ -165,6 +165,32 @@ int mg_mirror_release(const mg_mirror_target *t, mg_ontap_error *err)
 		else if (rc == 0)
 			mg_info("released SnapMirror source metadata", "source", t->local_path,
 				"destination", list.items[i].destination_path, NULL);
+	}
+	mg_ontap_relationship_list_free(&list);
+	return rc;
+}
+
+int mg_mirror_release_stale_reverse(const mg_mirror_target *t, const char *remote,
+				    int *released, mg_ontap_error *err)
+{
+	*released = 0;
+	mg_ontap_relationship_list list = {0};
+	int rc = mg_ontap_relationship_list_destinations(t->backend->ontap, t->local_path, &list,
+							 err);
+	if (rc == MG_ENOTFOUND)
+		return 0;
+	for (size_t i = 0; rc == 0 && i < list.len; i++) {
+		if (strcmp(list.items[i].destination_path, remote) != 0)
+			continue;
+		rc = mg_ontap_relationship_delete(t->backend->ontap, list.items[i].uuid,
+						  MG_ONTAP_DELETE_SOURCE_INFO_ONLY, err);
+		if (rc == MG_ENOTFOUND) {
+			rc = 0;
+		} else if (rc == 0) {
+			(*released)++;
+			mg_info("removed the stale source-side record of the reversed relationship",
+				"source", t->local_path, "destination", remote, NULL);
+		}
 	}
 	mg_ontap_relationship_list_free(&list);
 	return rc;

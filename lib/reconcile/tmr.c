@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "mirrorgate/ontap/error.h"
+
 static bool eq(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
@@ -142,6 +144,18 @@ bool mg_tmr_current_state(enum mg_tmr_state desired, enum mg_mirror_status obser
 	return false;
 }
 
+bool mg_tmr_state_while_unknown(enum mg_tmr_state desired, enum mg_tmr_state stored,
+				enum mg_tmr_state *out)
+{
+	if (desired != MG_TMR_PROMOTED)
+		return false;
+	if (stored != MG_TMR_ESTABLISHED && stored != MG_TMR_REESTABLISHED &&
+	    stored != MG_TMR_ESTABLISHING && stored != MG_TMR_REESTABLISHING)
+		return false;
+	*out = MG_TMR_PROMOTING;
+	return true;
+}
+
 const char *mg_tmr_action_name(enum mg_tmr_action a)
 {
 	switch (a) {
@@ -270,6 +284,17 @@ enum mg_step mg_reestablish_next(const mg_ontap_relationship *rel)
 		 * cannot help, and deleting the relationship (Trident) hides the reason. */
 		return rel->healthy ? MG_STEP_RESYNC : MG_STEP_FAIL;
 	return MG_STEP_WAIT;
+}
+
+bool mg_step_may_force(enum mg_step step, const mg_ontap_error *err)
+{
+	return step == MG_STEP_BREAK && err && mg_ontap_err_is_peer_unreachable(err);
+}
+
+bool mg_destination_promoted(const mg_ontap_relationship *source_view)
+{
+	return source_view &&
+	       (eq(source_view->state, "broken_off") || eq(source_view->state, "broken-off"));
 }
 
 bool mg_promote_waits_for_snapshot(const char *snapshot_handle, const char *policy_type)

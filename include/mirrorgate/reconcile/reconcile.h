@@ -65,6 +65,13 @@ const char *mg_tmr_invalid_reason(const mg_tmr *tmr);
 bool mg_tmr_current_state(enum mg_tmr_state desired, enum mg_mirror_status observed,
 			  enum mg_tmr_state *out);
 
+/* The state to report when ONTAP could not be read (H2: no guess from an error): the stored
+ * one, except that a TMR whose spec asks for promoted never keeps reading established,
+ * reestablished or their -ing forms: a promote may be half done (quiesced, broken) and the
+ * user must not read "mirrored" then. Returns false when the stored state is to be kept. */
+bool mg_tmr_state_while_unknown(enum mg_tmr_state desired, enum mg_tmr_state stored,
+				enum mg_tmr_state *out);
+
 /* What one reconcile pass does (3.5). */
 enum mg_tmr_action {
 	MG_ACT_NONE = 0,    /* desired state reached (or observe only): report, no ONTAP change */
@@ -129,6 +136,18 @@ typedef struct mg_promote_input {
 /* Promote (4.5): the snapshot wait comes first (a break would otherwise lose it), then
  * quiesce -> abort -> break -> delete destination_only, one step per call. */
 enum mg_step mg_promote_next(const mg_promote_input *in);
+
+/* Whether a failed step may be repeated with ?force=true: only a break, and only when ONTAP
+ * refused it because the source's cluster cannot be contacted (262224, research ontap.md
+ * 4.2). Any other refusal (busy, invalid transition, a missing restore snapshot, ...) is
+ * never forced. A forced break leaves the source volume read-write and uninformed: the
+ * caller must say so (split-brain once the source returns). */
+bool mg_step_may_force(enum mg_step step, const mg_ontap_error *err);
+
+/* The source-side view (list_destinations_only) of a relationship whose source is the local
+ * volume: true when its destination has been broken off (promoted), so that the destination
+ * is read-write as well as the local volume. */
+bool mg_destination_promoted(const mg_ontap_relationship *source_view);
 
 /* Whether a promote should wait for promotedSnapshotHandle: only when it is set and the
  * TMR's own policy (not the backend's, H4) is not synchronous. policy_type is ONTAP's
