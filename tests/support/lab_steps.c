@@ -119,3 +119,21 @@ void lab_snapshot(cluster_side *s, const char *name, char *handle, size_t len)
 		  lab_field(s, &mg_k8s_res_tsi, info, "status.snapshotHandle"), want, s->rec.log);
 	snprintf(handle, len, "%s", want);
 }
+
+void lab_update(cluster_side *s, const char *name, const char *handle)
+{
+	char y[1024], h[600] = "";
+	if (handle)
+		snprintf(h, sizeof(h), ", snapshotHandle: \"%s\"", handle);
+	snprintf(y, sizeof(y),
+		 "apiVersion: trident.netapp.io/v1\nkind: TridentActionMirrorUpdate\n"
+		 "metadata: {name: %s, namespace: app}\n"
+		 "spec: {tridentMirrorRelationshipName: mirror%s}\n",
+		 name, h);
+	cluster_env_create(s, &mg_k8s_res_tamu, "app", y);
+	cr_assert(cluster_env_wait_field(s, &mg_k8s_res_tamu, "app", name, "status.state",
+					 "Succeeded", 20000),
+		  "TAMU %s: state '%s' message '%s'; logs %s", name,
+		  lab_field(s, &mg_k8s_res_tamu, name, "status.state"),
+		  lab_field(s, &mg_k8s_res_tamu, name, "status.message"), s->rec.log);
+}

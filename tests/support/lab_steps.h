@@ -33,6 +33,9 @@ int lab_move(cluster_side *s, char **out, const char *state, const char *remote,
 /* A VolumeSnapshot `name` of claim "data" on the side and a TSI `name`-info; returns (in
  * handle) the TSI's snapshotHandle once the reconciler reported it. */
 void lab_snapshot(cluster_side *s, const char *name, char *handle, size_t len);
+/* A TAMU `name` on the side for TMR "mirror" with this snapshot handle (NULL: none); waits
+ * until it Succeeded. */
+void lab_update(cluster_side *s, const char *name, const char *handle);
 /* A string field of an object in namespace app (or cluster-scoped); static, 4 rotating. */
 const char *lab_field(cluster_side *s, const mg_k8s_resource *r, const char *name,
 		      const char *path);
