@@ -80,9 +80,9 @@ int mg_mirror_policy_type(const mg_mirror_target *t, const char *policy, char *t
 }
 
 static int set_state(const mg_mirror_target *t, const mg_ontap_relationship *rel,
-		     const char *state, const char *restore, mg_ontap_error *err)
+		     const char *state, const char *restore, bool force, mg_ontap_error *err)
 {
-	mg_ontap_state_change ch = {state, restore, false, false};
+	mg_ontap_state_change ch = {state, restore, false, force};
 	return mg_ontap_relationship_set_state(t->backend->ontap, rel->uuid, &ch, err);
 }
 
@@ -114,9 +114,9 @@ int mg_mirror_step(const mg_mirror_target *t, enum mg_step step, const mg_ontap_
 		return rc;
 	case MG_STEP_RESYNC:
 	case MG_STEP_RESUME:
-		return set_state(t, rel, "snapmirrored", NULL, err);
+		return set_state(t, rel, "snapmirrored", NULL, false, err);
 	case MG_STEP_QUIESCE:
-		return set_state(t, rel, "paused", NULL, err);
+		return set_state(t, rel, "paused", NULL, false, err);
 	case MG_STEP_ABORT:
 		if (!rel->transfer_uuid[0])
 			return 0;
@@ -124,7 +124,7 @@ int mg_mirror_step(const mg_mirror_target *t, enum mg_step step, const mg_ontap_
 		return rc == MG_ENOTFOUND ? 0 : rc; /* already finished: nothing to abort */
 	case MG_STEP_BREAK:
 		return set_state(t, rel, "broken_off", args ? args->restore_to_snapshot : NULL,
-				 err);
+				 args && args->force, err);
 	case MG_STEP_DELETE_DEST:
 		rc = mg_ontap_relationship_delete(o, rel->uuid, MG_ONTAP_DELETE_DESTINATION_ONLY,
 						  err);

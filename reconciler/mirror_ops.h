@@ -40,6 +40,8 @@ typedef struct mg_step_args {
 	const char *policy;              /* create */
 	const char *schedule;            /* create */
 	const char *restore_to_snapshot; /* break */
+	bool force;                      /* break although the source cluster is unreachable
+					  * (?force=true): only after ONTAP said so (262224) */
 } mg_step_args;
 
 /* Performs one step on the relationship rel (NULL for CREATE). 0 on success. */

@@ -28,12 +28,14 @@ typedef struct pass {
 	/* condition being built */
 	enum mg_tmr_state state;
 	bool state_known; /* false: keep the stored state (unknown observation) */
-	char message[768];
+	char message[2048];
 	char local_handle[2 * MG_ONTAP_NAME_MAX];
 	char policy[MG_ONTAP_NAME_MAX], schedule[MG_ONTAP_NAME_MAX];
 	mg_mirror_target target;
 	bool pvc_deleting; /* the local PVC is Terminating */
 	char lookup_error[512]; /* ONTAP's reason when the volume look-up failed */
+	char forced_note[2048];  /* this pass broke with force: the promoted status says so */
+	const char *extra_reason; /* a Warning Event with the message, when the status changes */
 	mg_rec_result *res;
 } pass;
 
@@ -158,6 +160,8 @@ static int write_status(pass *p)
 			mg_tmr_event ev;
 			if (mg_tmr_event_for(p->tmr.state, &v, &ev))
 				mg_kobj_event(p->c, updated, ev.type, ev.reason, ev.message);
+			if (p->extra_reason)
+				mg_kobj_event(p->c, updated, "Warning", p->extra_reason, v.message);
 			mg_info("TMR status written", "tmr", p->name, "namespace", p->ns, "state",
 				v.state, "message", v.message, NULL);
 			cJSON_Delete(updated);
@@ -212,6 +216,63 @@ static void ontap_unreadable(pass *p, const char *what, const char *why)
 {
 	count_and_warn(p, what, why);
 	set_msg(p, "Could not read the SnapMirror relationship from ONTAP: %s; retrying", why);
+}
+
+static void count_call(pass *p, const char *op, int rc, const mg_ontap_error *err)
+{
+	const char *ml[] = {"operation", op, "outcome",
+			    rc == 0 ? "success" : mg_mirror_err_transient(err) ? "retry" : "error",
+			    NULL};
+	mg_rmetrics_inc(p->c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+}
+
+/* ONTAP refused the break because the source's cluster cannot be contacted (262224): the
+ * site is down, and waiting for it is what an unplanned failover must not do. The break is
+ * repeated with ?force=true. The source is not told: its volume stays read-write, so the
+ * Event and the promoted status say what to do when it returns. */
+static int break_with_force(pass *p, const mg_ontap_relationship *rel, mg_step_args *args,
+			    mg_ontap_error *err)
+{
+	char why[MG_ONTAP_ERR_MESSAGE_MAX];
+	snprintf(why, sizeof(why), "%s", err->message);
+	const char *source = rel->source_path[0] ? rel->source_path : p->target.remote_path;
+	mg_warn("source cluster unreachable: breaking with force", "tmr", p->name, "namespace",
+		p->ns, "source", source, "destination", p->target.local_path, "error", why, NULL);
+	args->force = true;
+	int rc = mg_mirror_step(&p->target, MG_STEP_BREAK, rel, args, err);
+	args->force = false;
+	count_call(p, "break-forced", rc, err);
+	if (rc != 0)
+		return rc;
+	char cluster[MG_ONTAP_NAME_MAX + 16] = "";
+	if (rel->source_cluster[0])
+		snprintf(cluster, sizeof(cluster), " (cluster %s)", rel->source_cluster);
+	snprintf(p->forced_note, sizeof(p->forced_note),
+		 "%s: the source %s%s could not be contacted (%.200s). When it returns, its volume "
+		 "is still read-write (split-brain): keep the writes of one side and set the TMR "
+		 "of the side that gives them up to spec.state reestablished with the other "
+		 "side's handle (on the source's cluster: remoteVolumeHandle %s); its writes since "
+		 "the last common snapshot are lost",
+		 MG_MSG_FORCED_PROMOTE, source, cluster, why, p->target.local_path);
+	mg_kobj_event(p->c, p->obj, "Warning", MG_EVENT_REASON_SOURCE_UNREACHABLE,
+		      p->forced_note);
+	return 0;
+}
+
+/* The promoted status of a TMR whose break was forced keeps saying so (until the state
+ * changes): a later pass does not know it, the stored message does. */
+static void keep_forced_note(pass *p)
+{
+	if (p->forced_note[0]) {
+		set_msg(p, "%s", p->forced_note);
+		return;
+	}
+	const mg_tmr_condition *old = p->tmr.has_condition ? &p->tmr.condition : NULL;
+	const char *msg = old ? nz(old->message) : "";
+	enum mg_tmr_state st = mg_tmr_state_parse(old ? old->state : NULL);
+	if ((st == MG_TMR_PROMOTED || st == MG_TMR_PROMOTING) &&
+	    strncmp(msg, MG_MSG_FORCED_PROMOTE, strlen(MG_MSG_FORCED_PROMOTE)) == 0)
+		set_msg(p, "%s", msg);
 }
 
 /* Drives ONTAP toward p->desired, one step per fresh read. Fills the condition. */
@@ -283,6 +344,8 @@ static void drive(pass *p, const drive_opts *o)
 					rel.unhealthy_reason);
 			else
 				p->message[0] = '\0';
+			if (p->state == MG_TMR_PROMOTED && has_remote)
+				keep_forced_note(p);
 			p->res->outcome = mg_tmr_state_is_transitioning(p->state) ? MG_REC_RETRY
 										   : MG_REC_DONE;
 			return;
@@ -394,10 +457,9 @@ static void drive(pass *p, const drive_opts *o)
 		mg_info("ONTAP step", "tmr", p->name, "namespace", p->ns, "step", mg_step_name(step),
 			"destination", p->target.local_path, NULL);
 		int rc = mg_mirror_step(&p->target, step, r, &args, &err);
-		const char *ml[] = {"operation", mg_step_name(step), "outcome",
-				    rc == 0 ? "success" : mg_mirror_err_transient(&err) ? "retry" : "error",
-				    NULL};
-		mg_rmetrics_inc(c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+		count_call(p, mg_step_name(step), rc, &err);
+		if (rc != 0 && mg_step_may_force(step, &err))
+			rc = break_with_force(p, r, &args, &err);
 		if (rc != 0) {
 			if (mg_mirror_err_transient(&err)) {
 				/* a busy or unreachable ONTAP, or an outcome to re-read (H11) */
@@ -413,6 +475,56 @@ static void drive(pass *p, const drive_opts *o)
 			quiesced = true;
 	}
 	retry(p, "step budget used");
+}
+
+/* The source side of a settled promoted TMR: ONTAP's source-side view of the local volume
+ * (list_destinations_only) names every destination it feeds. Each one is recorded on the PVC
+ * (history role "source", which the webhook's failback rules read) and the PVC is protected,
+ * so that deleting it releases the source-side metadata before the volume goes. A destination
+ * whose relationship is broken off was promoted: both volumes are read-write (split-brain),
+ * and the status and a Warning Event say so and how to choose. A failed read changes
+ * nothing (logged; the next pass reads again). */
+static void source_side(pass *p)
+{
+	const mg_tmr_mapping *m = &p->tmr.mappings[0];
+	mg_ontap_relationship_list list = {0};
+	mg_ontap_error err;
+	int rc = mg_ontap_relationship_list_destinations(p->target.backend->ontap,
+							 p->target.local_path, &list, &err);
+	if (rc != 0) {
+		if (rc != MG_ENOTFOUND)
+			mg_warn("could not list the SnapMirror destinations of the source volume",
+				"tmr", p->name, "namespace", p->ns, "volume", p->target.local_path,
+				"error", err.message, NULL);
+		return;
+	}
+	for (size_t i = 0; i < list.len; i++) {
+		const mg_ontap_relationship *d = &list.items[i];
+		if (!d->destination_path[0] || !strchr(d->destination_path, ':'))
+			continue;
+		int prc = mg_pvc_protect(p->c, p->ns, m->local_pvc_name, d->destination_path,
+					 "source", p->name);
+		if (prc != 0)
+			retry(p, "PVC protection (source): %s", mg_strerror(prc));
+		if (!mg_destination_promoted(d) || p->message[0])
+			continue;
+		set_msg(p,
+			"%s: this volume %s is read-write, and its SnapMirror destination %s was "
+			"promoted (the relationship is broken off), so it is read-write too; writes "
+			"on either side are not replicated. Keep the writes of one side: set the TMR "
+			"of the side that gives its writes up to spec.state reestablished with the "
+			"other side's handle (this TMR with remoteVolumeHandle %s resyncs this volume "
+			"from %s; the TMR on the destination's cluster with remoteVolumeHandle %s "
+			"resyncs it from this volume). The side that is reestablished loses its "
+			"writes since the last common snapshot",
+			MG_MSG_SPLIT_BRAIN, p->target.local_path, d->destination_path,
+			d->destination_path, d->destination_path, p->target.local_path);
+		p->extra_reason = MG_EVENT_REASON_SPLIT_BRAIN;
+		mg_warn("split-brain: the destination of this source was promoted", "tmr", p->name,
+			"namespace", p->ns, "source", p->target.local_path, "destination",
+			d->destination_path, NULL);
+	}
+	mg_ontap_relationship_list_free(&list);
 }
 
 static int resolve(pass *p, bool *resolved)
@@ -631,6 +743,8 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		if (prc != 0)
 			retry(&p, "PVC protection: %s", mg_strerror(prc));
 	}
+	if (p.state_known && p.state == MG_TMR_PROMOTED && p.desired == MG_TMR_PROMOTED)
+		source_side(&p);
 	rc = write_status(&p);
 	if (rc != 0 && res->outcome != MG_REC_RETRY)
 		retry(&p, "status write: %s", mg_strerror(rc));

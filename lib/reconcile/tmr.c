@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "mirrorgate/ontap/error.h"
+
 static bool eq(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
@@ -270,6 +272,17 @@ enum mg_step mg_reestablish_next(const mg_ontap_relationship *rel)
 		 * cannot help, and deleting the relationship (Trident) hides the reason. */
 		return rel->healthy ? MG_STEP_RESYNC : MG_STEP_FAIL;
 	return MG_STEP_WAIT;
+}
+
+bool mg_step_may_force(enum mg_step step, const mg_ontap_error *err)
+{
+	return step == MG_STEP_BREAK && err && mg_ontap_err_is_peer_unreachable(err);
+}
+
+bool mg_destination_promoted(const mg_ontap_relationship *source_view)
+{
+	return source_view &&
+	       (eq(source_view->state, "broken_off") || eq(source_view->state, "broken-off"));
 }
 
 bool mg_promote_waits_for_snapshot(const char *snapshot_handle, const char *policy_type)

@@ -357,12 +357,16 @@ static int rules_data_warnings(struct mg_rule_ctx *c, struct tmr_facts *f)
 	if (strcmp(f->state, MG_STATE_REESTABLISHED) == 0)
 		return mg_rule_warn(c, "TMR-DATA-WARNING",
 				    "reestablished resyncs PVC \"%s\" from \"%s\": its writes since "
-				    "the last common snapshot will be lost", pvc, remote);
+				    "the last common snapshot will be lost (after a failover both "
+				    "sides are writable: reestablish only the side that gives up its "
+				    "writes)", pvc, remote);
 	if (strcmp(f->state, MG_STATE_PROMOTED) == 0 && f->has_old &&
 	    mg_state_is_mirror(f->old.state))
 		return mg_rule_warn(c, "TMR-DATA-WARNING",
 				    "promoting PVC \"%s\" stops replication from \"%s\"; the volume "
-				    "becomes writable", pvc, remote);
+				    "becomes writable; the source stays writable if it still runs, so to "
+				    "fail back later set reestablished on the side that gives up its "
+				    "writes", pvc, remote);
 	return 0;
 }
 

@@ -448,3 +448,55 @@ Test(reconcile_tmr, h7_dp_volume_without_relationship_is_not_promoted)
 		       "a DP volume is what establish wants");
 	cr_expect_null(mg_tmr_promoted_refusal(MG_TMR_NONE, MG_MIRROR_NONE, "dp"));
 }
+
+static mg_ontap_error ontap_err(const char *code, const char *message)
+{
+	mg_ontap_error e;
+	memset(&e, 0, sizeof(e));
+	e.source = MG_ONTAP_SRC_HTTP;
+	e.http_status = 400;
+	snprintf(e.code, sizeof(e.code), "%s", code);
+	snprintf(e.message, sizeof(e.message), "%s", message);
+	return e;
+}
+
+/* Unplanned failover: only a break refused because the peer cannot be contacted (262224) is
+ * repeated with force; no other refusal, and no other step, ever is. */
+Test(reconcile_tmr, force_only_a_break_refused_for_an_unreachable_peer)
+{
+	mg_ontap_error peer = ontap_err("262224", "Failed to contact peer cluster \"cluster-a\"");
+	cr_expect(mg_step_may_force(MG_STEP_BREAK, &peer));
+	for (enum mg_step s = MG_STEP_DONE; s <= MG_STEP_FAIL; s++)
+		if (s != MG_STEP_BREAK)
+			cr_expect_not(mg_step_may_force(s, &peer), "step %s", mg_step_name(s));
+	const char *other[][2] = {
+		{"13303808", "Transition to broken_off state failed. Reason:Another transfer is in "
+			     "progress."},
+		{"13303818", "Invalid state transition requested"},
+		{"6619715", "Modification of relationship is in progress."},
+		{"4", "entry doesn't exist"},
+		{"", "Failed to contact peer cluster (text alone is not the code)"},
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		mg_ontap_error e = ontap_err(other[i][0], other[i][1]);
+		cr_expect_not(mg_step_may_force(MG_STEP_BREAK, &e), "code %s", other[i][0]);
+	}
+	mg_ontap_error transport = ontap_err("", "Connection timed out");
+	transport.source = MG_ONTAP_SRC_TRANSPORT;
+	transport.http_status = 0;
+	cr_expect_not(mg_step_may_force(MG_STEP_BREAK, &transport));
+	cr_expect_not(mg_step_may_force(MG_STEP_BREAK, NULL));
+}
+
+/* Split-brain evidence on the source: its destination's relationship is broken off. */
+Test(reconcile_tmr, destination_promoted_only_when_broken_off)
+{
+	mg_ontap_relationship r = rel("broken_off", "success", true);
+	cr_expect(mg_destination_promoted(&r));
+	const char *not_promoted[] = {"snapmirrored", "paused", "uninitialized", "in_sync", ""};
+	for (size_t i = 0; i < sizeof(not_promoted) / sizeof(not_promoted[0]); i++) {
+		r = rel(not_promoted[i], "success", true);
+		cr_expect_not(mg_destination_promoted(&r), "%s", not_promoted[i]);
+	}
+	cr_expect_not(mg_destination_promoted(NULL));
+}

@@ -293,7 +293,8 @@ Test(rules_tmr, immutable_once_recorded)
 			  "    remoteVolumeHandle: svm_a:trident_pvc_1\n",
 		 OLD_ESTABLISHED_STATUS, NULL, TOPO, NULL,
 		 "promoting PVC \"data\" stops replication from \"svm_a:trident_pvc_1\"; the volume "
-		 "becomes writable\n",
+		 "becomes writable; the source stays writable if it still runs, so to fail back "
+		 "later set reestablished on the side that gives up its writes\n",
 		 "TMR-DATA-WARNING", NULL},
 		{"metadata-only updates always pass (the reconciler's finalizer writes)", "UPDATE",
 		 OLD_ESTABLISHED_STATUS "  # relabelled\n", OLD_ESTABLISHED_STATUS, NULL,
@@ -359,7 +360,8 @@ Test(rules_tmr, reestablish_needs_history)
 		 REESTABLISHED("svm_a:trident_pvc_1"), NULL, PVC_HISTORY("svm_a:trident_pvc_1"), TOPO,
 		 NULL,
 		 "reestablished resyncs PVC \"data\" from \"svm_a:trident_pvc_1\": its writes since the "
-		 "last common snapshot will be lost\n",
+		 "last common snapshot will be lost (after a failover both sides are writable: "
+		 "reestablish only the side that gives up its writes)\n",
 		 "TMR-DATA-WARNING", NULL},
 		{"reestablished after promote: the TMR's own status is the evidence", "UPDATE",
 		 TMR_HEAD "spec:\n  state: reestablished\n  volumeMappings:\n  - localPVCName: data\n"
@@ -370,7 +372,8 @@ Test(rules_tmr, reestablish_needs_history)
 			  "    remoteVolumeHandle: svm_a:trident_pvc_1\n",
 		 NULL, TOPO, NULL,
 		 "reestablished resyncs PVC \"data\" from \"svm_a:trident_pvc_1\": its writes since the "
-		 "last common snapshot will be lost\n",
+		 "last common snapshot will be lost (after a failover both sides are writable: "
+		 "reestablish only the side that gives up its writes)\n",
 		 "TMR-DATA-WARNING", NULL},
 		{"malformed history is ignored with a warning", NULL, REESTABLISHED("svm_a:trident_pvc_1"),
 		 NULL,
@@ -385,6 +388,55 @@ Test(rules_tmr, reestablish_needs_history)
 		 "PVC \"data\" has a malformed mirrorgate.io/replication-history annotation; it is "
 		 "ignored\n",
 		 "TMR-REESTABLISH-HISTORY TMR-HISTORY", NULL},
+		{0},
+	};
+	run_review_cases(cases);
+}
+
+/* Failback through the webhook, both directions, with the history exactly as the reconciler
+ * writes it (issue 11): the original source's TMR (promoted, no remote) becomes reestablished
+ * with the promoted destination's handle (its PVC has role "source"), and the promoted
+ * destination's TMR becomes reestablished with the original source's handle (role
+ * "destination"). Both are admitted, each with the data-loss warning. */
+#define SOURCE_TMR_PROMOTED                                                                \
+	TMR_HEAD "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n"     \
+		 "status:\n  conditions:\n  - {state: promoted, localPVCName: data, "           \
+		 "localVolumeHandle: 'svm_b:trident_pvc_2', remoteVolumeHandle: ''}\n"
+#define PVC_RECORDED(remote, role)                                                          \
+	"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n"            \
+	"  namespace: app\n  finalizers: [mirrorgate.io/replication]\n  annotations:\n"       \
+	"    mirrorgate.io/replication-history: '[{\"remoteVolumeHandle\":\"" remote "\","      \
+	"\"role\":\"" role "\",\"tmr\":\"csi-nas\",\"since\":\"2026-12-03T19:00:00Z\"}]'\n"
+
+Test(rules_tmr, failback_is_admitted_in_both_directions)
+{
+	static const struct review_case cases[] = {
+		{"original source gives up its writes: reestablished from the promoted destination",
+		 "UPDATE", REESTABLISHED("svm_a:trident_pvc_1"), SOURCE_TMR_PROMOTED,
+		 PVC_RECORDED("svm_a:trident_pvc_1", "source"), TOPO, NULL,
+		 "reestablished resyncs PVC \"data\" from \"svm_a:trident_pvc_1\": its writes since the "
+		 "last common snapshot will be lost (after a failover both sides are writable: "
+		 "reestablish only the side that gives up its writes)\n",
+		 "TMR-DATA-WARNING", NULL},
+		{"promoted destination gives up its writes: reestablished from the original source",
+		 "UPDATE", REESTABLISHED("svm_a:trident_pvc_1"),
+		 TMR_HEAD "spec:\n  state: promoted\n  volumeMappings:\n  - localPVCName: data\n"
+			  "    remoteVolumeHandle: svm_a:trident_pvc_1\n",
+		 PVC_RECORDED("svm_a:trident_pvc_1", "destination"), TOPO, NULL,
+		 "reestablished resyncs PVC \"data\" from \"svm_a:trident_pvc_1\": its writes since the "
+		 "last common snapshot will be lost (after a failover both sides are writable: "
+		 "reestablish only the side that gives up its writes)\n",
+		 "TMR-DATA-WARNING", NULL},
+		{"without the source entry the original source is refused (the bug of issue 11)",
+		 "UPDATE", REESTABLISHED("svm_a:trident_pvc_1"), SOURCE_TMR_PROMOTED,
+		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: app}\n",
+		 TOPO,
+		 Q "spec.state: Invalid value: \"reestablished\": PVC \"data\" has no record of a "
+		   "SnapMirror relationship with \"svm_a:trident_pvc_1\" (in this "
+		   "TridentMirrorRelationship's status or the PVC's mirrorgate.io/replication-history "
+		   "annotation); a resync would overwrite it with unrelated data: use \"established\" "
+		   "for a new mirror",
+		 NULL, "TMR-REESTABLISH-HISTORY", NULL},
 		{0},
 	};
 	run_review_cases(cases);

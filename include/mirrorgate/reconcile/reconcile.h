@@ -130,6 +130,18 @@ typedef struct mg_promote_input {
  * quiesce -> abort -> break -> delete destination_only, one step per call. */
 enum mg_step mg_promote_next(const mg_promote_input *in);
 
+/* Whether a failed step may be repeated with ?force=true: only a break, and only when ONTAP
+ * refused it because the source's cluster cannot be contacted (262224, research ontap.md
+ * 4.2). Any other refusal (busy, invalid transition, a missing restore snapshot, ...) is
+ * never forced. A forced break leaves the source volume read-write and uninformed: the
+ * caller must say so (split-brain once the source returns). */
+bool mg_step_may_force(enum mg_step step, const mg_ontap_error *err);
+
+/* The source-side view (list_destinations_only) of a relationship whose source is the local
+ * volume: true when its destination has been broken off (promoted), so that the destination
+ * is read-write as well as the local volume. */
+bool mg_destination_promoted(const mg_ontap_relationship *source_view);
+
 /* Whether a promote should wait for promotedSnapshotHandle: only when it is set and the
  * TMR's own policy (not the backend's, H4) is not synchronous. policy_type is ONTAP's
  * policy.type of the TMR's replicationPolicy ("" or NULL when unknown/none). */

@@ -28,6 +28,12 @@
 #define MG_MSG_LOCAL_PVC_DELETING \
 	"Local PVC for TridentMirrorRelationship is being deleted; its relationship was " \
 	"released and is not mirrored again"
+/* ours: disaster recovery (docs/disaster-recovery.md). The prefixes are stable; what follows
+ * names the volumes and the way out. */
+#define MG_EVENT_REASON_SOURCE_UNREACHABLE "SourceUnreachable"
+#define MG_EVENT_REASON_SPLIT_BRAIN "SplitBrain"
+#define MG_MSG_FORCED_PROMOTE "Promoted with a forced break"
+#define MG_MSG_SPLIT_BRAIN "Split-brain"
 #define MG_MSG_PV_NO_INTERNAL_NAME \
 	"PV for local PVC for TridentMirrorRelationship does not yet have an internal volume " \
 	"name set."

@@ -1,0 +1,250 @@
+/* Disaster recovery semantics of the TMR controller (issue 11), on a real kube-sim and a real
+ * ontap-sim: cluster-a/svm-a holds the source vol_src behind PVC app/src (site A's TMR
+ * "source", promoted, no remote), cluster-b/svm-b the destination vol_dst behind PVC app/data
+ * (site B's TMR "mirror"). ctx_a is site A's reconciler, ctx_b site B's.
+ *  - an unplanned failover while cluster-a cannot be contacted breaks with ?force=true, and
+ *    only then;
+ *  - the source side records its destinations (history role "source") and protects its PVC;
+ *  - a source whose destination was promoted reports the split-brain;
+ *  - status never reads established in the middle of a promote.
+ * Every test ends by asserting the ontap-sim data-loss ledger. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirrorgate/util/err.h"
+#include "mirrorgate/core/history.h"
+#include "mirrorgate/k8s/client.h"
+#include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/reconcile/status.h"
+#include "reconciler_env.h"
+#include "pvc_protect.h"
+#include "tmr_controller.h"
+
+static rec_env E;
+
+static void setup(void)
+{
+	rec_env_start(&E);
+}
+
+static void teardown(void)
+{
+	rec_env_stop(&E);
+}
+
+TestSuite(reconciler_dr, .init = setup, .fini = teardown, .timeout = 120);
+
+#define MIRROR(state)                                                                   \
+	"apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"           \
+	"metadata: {name: mirror, namespace: app}\n"                                    \
+	"spec:\n  state: " state "\n  replicationPolicy: MirrorAllSnapshots\n"           \
+	"  volumeMappings:\n  - localPVCName: data\n    remoteVolumeHandle: svm-a:vol_src\n"
+
+#define SOURCE                                                                          \
+	"apiVersion: trident.netapp.io/v1\nkind: TridentMirrorRelationship\n"           \
+	"metadata: {name: source, namespace: app}\n"                                    \
+	"spec:\n  state: promoted\n  replicationPolicy: MirrorAllSnapshots\n"            \
+	"  volumeMappings:\n  - localPVCName: src\n"
+
+static const char *cond(const char *tmr, const char *field)
+{
+	return rec_env_cond(&E, "app", tmr, field);
+}
+
+static void assert_no_loss(void)
+{
+	char *text = NULL;
+	cr_expect_eq(rec_env_ledger(&E, &text), 0, "data-loss ledger: %s", text);
+	free(text);
+}
+
+/* Both sites: the source PVC and its TMR on A, the mirror established on B. */
+static void establish(void)
+{
+	rec_env_mirror_pair(&E);
+	rec_env_pvc(&E, "app", "src", "vol_src");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", SOURCE);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 5, 1000), 0,
+		     "source never promoted: %s", cond("source", "message"));
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", MIRROR("established"));
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0,
+		     "never established: %s", cond("mirror", "message"));
+}
+
+static void promote_spec(void)
+{
+	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");
+}
+
+static void cut_off_site_a(void)
+{
+	rec_env_fault(&E, "{\"type\":\"peer\",\"cluster\":\"cluster-a\",\"reachable\":false}");
+}
+
+static int forced_breaks(void)
+{
+	return rec_env_requests_with_body(&E, "PATCH", "force=true", "broken_off");
+}
+
+/* Site A's storage is cut off: ONTAP refuses the break (262224) and the reconciler repeats
+ * it with ?force=true, deletes destination_only, reports promoted, and says in an Event and
+ * in the status what to do when the source returns. Nothing is lost. */
+Test(reconciler_dr, unplanned_failover_with_the_source_unreachable_forces_the_break)
+{
+	establish();
+	long before = rec_env_write(&E, 0, "svm-a:vol_src");
+	(void)before;
+	cut_off_site_a();
+	promote_spec();
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0,
+		     "never promoted: %s", cond("mirror", "message"));
+	cr_expect_eq(forced_breaks(), 1, "exactly one forced break");
+	/* the unforced attempt came first and was refused with 262224 */
+	cr_expect_geq(rec_env_requests_with_body(&E, "PATCH", "relationships/", "broken_off"), 2);
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0),
+		      "destination-side record deleted");
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "rw");
+	rec_env_write(&E, 1, "svm-b:vol_dst"); /* really writable */
+	const char *msg = cond("mirror", "message");
+	cr_expect(strncmp(msg, MG_MSG_FORCED_PROMOTE, strlen(MG_MSG_FORCED_PROMOTE)) == 0, "%s",
+		  msg);
+	cr_expect(strstr(msg, "svm-a:vol_src") && strstr(msg, "reestablished") &&
+			  strstr(msg, "svm-b:vol_dst"),
+		  "%s", msg);
+	cr_expect_eq(rec_env_events(&E, "app", "mirror", MG_EVENT_REASON_SOURCE_UNREACHABLE), 1);
+	const char *ev =
+		rec_env_event_message(&E, "app", "mirror", MG_EVENT_REASON_SOURCE_UNREACHABLE);
+	cr_expect(strstr(ev, "svm-a:vol_src") && strstr(ev, "Failed to contact peer cluster") &&
+			  strstr(ev, "When it returns") && strstr(ev, "reestablished"),
+		  "%s", ev);
+	/* later passes keep saying it while the TMR stays promoted, and force nothing more */
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
+	cr_expect(strstr(cond("mirror", "message"), MG_MSG_FORCED_PROMOTE), "%s",
+		  cond("mirror", "message"));
+	cr_expect_str_eq(cond("mirror", "state"), "promoted");
+	cr_expect_eq(forced_breaks(), 1);
+	assert_no_loss();
+}
+
+/* A break refused for any other reason is never forced: the TMR reports the failure. */
+Test(reconciler_dr, other_break_refusals_are_never_forced)
+{
+	establish();
+	rec_env_set_state(&E, "svm-b:vol_dst", "paused"); /* the quiesce is done: next, break */
+	rec_env_fault(&E, "{\"type\":\"job\",\"match\":\"PATCH /api/snapmirror/relationships/*\","
+			  "\"mode\":\"fail\",\"code\":13303818,\"message\":\"Invalid state "
+			  "transition requested.\"}");
+	promote_spec();
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
+	cr_expect_str_eq(cond("mirror", "state"), "failed");
+	cr_expect(strstr(cond("mirror", "message"), "Could not promote mirror"), "%s",
+		  cond("mirror", "message"));
+	cr_expect_eq(forced_breaks(), 0);
+	cr_expect_eq(rec_env_events(&E, "app", "mirror", MG_EVENT_REASON_SOURCE_UNREACHABLE), 0);
+	char st[32];
+	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
+	cr_expect_str_eq(st, "paused");
+	/* busy (13303808) is retried, never forced either */
+	rec_env_clear_faults(&E);
+	rec_env_fault(&E, "{\"type\":\"job\",\"match\":\"PATCH /api/snapmirror/relationships/*\","
+			  "\"mode\":\"fail\",\"code\":13303808,\"message\":\"Transition to "
+			  "broken_off state failed. Reason:Another transfer is in progress.\"}");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
+	cr_expect_eq(forced_breaks(), 0);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0);
+	cr_expect_eq(forced_breaks(), 0);
+	cr_expect_str_eq(cond("mirror", "message"), "");
+	assert_no_loss();
+}
+
+static char *pvc_history(const char *pvc, bool *has_finalizer)
+{
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_pvc, "app", pvc);
+	cr_assert_not_null(o);
+	const cJSON *md = cJSON_GetObjectItem(o, "metadata");
+	const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(md, "annotations"),
+					     "mirrorgate.io/replication-history");
+	char *out = cJSON_IsString(h) ? strdup(h->valuestring) : NULL;
+	*has_finalizer = false;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(md, "finalizers"))
+	if (cJSON_IsString(f) && strcmp(f->valuestring, MG_PVC_FINALIZER) == 0)
+		*has_finalizer = true;
+	cJSON_Delete(o);
+	return out;
+}
+
+/* The source side learns its destination from ONTAP and records it: history role "source"
+ * on the source PVC (what the webhook's failback rule reads), and the PVC is protected. */
+Test(reconciler_dr, source_records_its_destinations_and_protects_its_pvc)
+{
+	rec_env_mirror_pair(&E);
+	rec_env_pvc(&E, "app", "src", "vol_src");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", SOURCE);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 5, 1000), 0);
+	bool fin = true;
+	char *h = pvc_history("src", &fin);
+	cr_expect_null(h, "no destination yet, nothing recorded: %s", h ? h : "");
+	cr_expect_not(fin, "not a source yet: no finalizer");
+	free(h);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", MIRROR("established"));
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	h = pvc_history("src", &fin);
+	cr_assert_not_null(h);
+	bool listed = false;
+	cr_expect_eq(mg_history_contains(h, "svm-b:vol_dst", &listed), 0);
+	cr_expect(listed, "%s", h);
+	cr_expect(strstr(h, "\"role\":\"source\"") && strstr(h, "\"tmr\":\"source\""), "%s", h);
+	cr_expect(fin, "source PVC protected");
+	free(h);
+	/* a second pass changes nothing (no duplicate entry) */
+	int before = rec_env_mutations(&E);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	h = pvc_history("src", &fin);
+	cr_expect_eq(strstr(strstr(h, "svm-b:vol_dst") + 1, "svm-b:vol_dst"), NULL, "%s", h);
+	free(h);
+	cr_expect_eq(rec_env_mutations(&E), before, "no ONTAP change from the source side");
+	cr_expect_str_eq(cond("source", "message"), "");
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 0);
+	assert_no_loss();
+}
+
+/* Site A comes back after the unplanned failover: its volume and B's are both read-write.
+ * A's TMR stays promoted and says so plainly (status and a SplitBrain Warning), naming the
+ * fix; nothing on ONTAP changes and nothing is lost until a user asks for reestablished. */
+Test(reconciler_dr, returning_source_reports_the_split_brain)
+{
+	establish();
+	cut_off_site_a();
+	promote_spec();
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0);
+	rec_env_write(&E, 0, "svm-a:vol_src"); /* both sides take writes */
+	rec_env_write(&E, 1, "svm-b:vol_dst");
+	rec_env_clear_faults(&E); /* site A is back */
+	int before = rec_env_mutations(&E);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_str_eq(cond("source", "state"), "promoted");
+	const char *msg = cond("source", "message");
+	cr_expect(strncmp(msg, MG_MSG_SPLIT_BRAIN, strlen(MG_MSG_SPLIT_BRAIN)) == 0, "%s", msg);
+	cr_expect(strstr(msg, "svm-a:vol_src") && strstr(msg, "svm-b:vol_dst") &&
+			  strstr(msg, "reestablished") && strstr(msg, "loses its writes"),
+		  "%s", msg);
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 1);
+	cr_expect_str_eq(rec_env_event_message(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN),
+			 msg);
+	/* said once: another pass writes no status and emits no second Event */
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 1);
+	cr_expect_eq(rec_env_mutations(&E), before, "reporting changes nothing on ONTAP");
+	/* the history that admits A's failback (reestablished from B) is there */
+	bool fin = false;
+	char *h = pvc_history("src", &fin);
+	bool listed = false;
+	cr_expect_eq(mg_history_contains(h, "svm-b:vol_dst", &listed), 0);
+	cr_expect(listed, "%s", h ? h : "(none)");
+	free(h);
+	assert_no_loss();
+}
