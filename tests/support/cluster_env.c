@@ -409,11 +409,17 @@ int cluster_env_ledger(cluster_env *e, char **text)
 
 void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *identity)
 {
+	cluster_env_start_reconciler_with(e, s, identity, NULL);
+}
+
+void cluster_env_start_reconciler_with(cluster_env *e, cluster_side *s, const char *identity,
+				       const char *const *extra)
+{
 	char bin[600];
 	snprintf(bin, sizeof(bin), "%s/mirrorgate-reconciler", e->bin_dir);
 	rec_proc_config(&s->rec, e->ontap.clusters[s->ontap_index].url, s->svm, e->ontap.ca_file,
 			"admin", passwords[s->ontap_index]);
-	rec_proc_start(&s->rec, bin, s->kube.kubeconfig, identity, NULL);
+	rec_proc_start(&s->rec, bin, s->kube.kubeconfig, identity, extra);
 }
 
 const char *cluster_env_cond(cluster_side *s, const char *tmr, const char *field)
@@ -508,6 +514,10 @@ static const mg_k8s_resource res_vwc = {"admissionregistration.k8s.io", "v1",
 static const mg_k8s_resource res_mwc = {"admissionregistration.k8s.io", "v1",
 					"mutatingwebhookconfigurations", false};
 
+/* Settled relationships are re-read every 2 s instead of 5 min: the source side learns its
+ * destinations (and a returning site its split-brain) within a scenario's patience. */
+const char *const cluster_env_lab_reconciler_args[] = {"--resync-period", "2s", NULL};
+
 static bool webhook_ready(mg_wht *w)
 {
 	mg_wht_resp r;
@@ -584,8 +594,8 @@ void cluster_env_start_lab_at(cluster_env *e, const char *bin_dir, const char *s
 	cluster_env_namespace(&e->b, ns);
 	cluster_env_start_webhook(e, &e->a);
 	cluster_env_start_webhook(e, &e->b);
-	cluster_env_start_reconciler(e, &e->a, "rec-a");
-	cluster_env_start_reconciler(e, &e->b, "rec-b");
+	cluster_env_start_reconciler_with(e, &e->a, "rec-a", cluster_env_lab_reconciler_args);
+	cluster_env_start_reconciler_with(e, &e->b, "rec-b", cluster_env_lab_reconciler_args);
 }
 
 int cluster_env_kubectl(cluster_side *s, char **out, const char *const *args)

@@ -117,6 +117,11 @@ void cluster_env_mirror(cluster_env *e, const char *claim, char *vol_a, size_t v
 
 /* A mirrorgate-reconciler for this side's kube-sim and ONTAP cluster. */
 void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *identity);
+/* The same with extra reconciler arguments (NULL-terminated, may be NULL). */
+void cluster_env_start_reconciler_with(cluster_env *e, cluster_side *s, const char *identity,
+				       const char *const *extra);
+/* The lab's reconciler arguments (a short --resync-period). */
+extern const char *const cluster_env_lab_reconciler_args[];
 /* Both clusters with namespace `ns` and a reconciler each ("rec-a", "rec-b"): the usual
  * start of a two-cluster test. */
 void cluster_env_start_with_reconcilers_at(cluster_env *e, const char *bin_dir,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mirrorgate/util/strbuf.h"
 
@@ -74,6 +75,28 @@ void lab_make_mirror(cluster_env *e, lab_mirror *m)
 	cr_expect_str_eq(cluster_env_cond(&e->b, "mirror", "localVolumeHandle"), m->handle_b);
 	lab_expect_type(e, 0, "svm-a", m->vol_a, "rw");
 	lab_expect_type(e, 1, "svm-b", m->vol_b, "dp");
+	/* both sides record the relationship in their claim's history: B as destination, A
+	 * (learnt from ONTAP by A's reconciler) as source; failback is admitted from them */
+	cr_assert(lab_wait_history(&e->b, "data", "destination", m->handle_a),
+		  "B's claim has no destination history entry for %s: %s", m->handle_a,
+		  lab_field(&e->b, &mg_k8s_res_pvc, "data", LAB_HISTORY));
+	cr_assert(lab_wait_history(&e->a, "data", "source", m->handle_b),
+		  "A's claim has no source history entry for %s: %s; logs %s", m->handle_b,
+		  lab_field(&e->a, &mg_k8s_res_pvc, "data", LAB_HISTORY), e->a.rec.log);
+}
+
+bool lab_wait_history(cluster_side *s, const char *claim, const char *role, const char *remote)
+{
+	char r[64];
+	snprintf(r, sizeof(r), "\"role\":\"%s\"", role);
+	for (int t = 0; t < 200; t++) {
+		const char *h = lab_field(s, &mg_k8s_res_pvc, claim, LAB_HISTORY);
+		if (strstr(h, r) && strstr(h, remote))
+			return true;
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }
 
 int lab_move(cluster_side *s, char **out, const char *state, const char *remote,

@@ -17,6 +17,11 @@ typedef struct lab_mirror {
 } lab_mirror;
 void lab_make_mirror(cluster_env *e, lab_mirror *m);
 
+#define LAB_HISTORY "metadata.annotations.[mirrorgate.io/replication-history]"
+/* Polls (10 s) until the claim's history annotation has an entry with this role naming
+ * `remote`. */
+bool lab_wait_history(cluster_side *s, const char *claim, const char *role, const char *remote);
+
 /* The TMR reaches `state` (30 s) and has a Normal Event with that reason (the reconciler's
  * "Desired state reached"); on failure the message names state, message and the log. */
 void lab_expect_tmr(cluster_side *s, const char *tmr, const char *state);
