@@ -275,6 +275,15 @@ static void keep_forced_note(pass *p)
 		set_msg(p, "%s", msg);
 }
 
+/* ONTAP could not be read: the stored state stays (H2), except that a TMR being promoted
+ * never keeps reading established (a promote may be half done). */
+static void unknown_state(pass *p)
+{
+	enum mg_tmr_state stored =
+		mg_tmr_state_parse(p->tmr.has_condition ? p->tmr.condition.state : NULL);
+	p->state_known = mg_tmr_state_while_unknown(p->desired, stored, &p->state);
+}
+
 /* Drives ONTAP toward p->desired, one step per fresh read. Fills the condition. */
 static void drive(pass *p, const drive_opts *o)
 {
@@ -312,7 +321,7 @@ static void drive(pass *p, const drive_opts *o)
 		}
 		mg_tmr_decision d = mg_tmr_decide(p->desired, has_remote, obs);
 		if (d.action == MG_ACT_RETRY_READ) {
-			p->state_known = false; /* H2: keep what we last knew */
+			unknown_state(p); /* H2: keep what we last knew */
 			retry(p, "relationship unknown");
 			return;
 		}
@@ -570,7 +579,7 @@ static int lookup_failed(pass *p, int rc)
 		count_and_warn(p, "TMR volume look-up failed; retrying", why);
 		return 0;
 	}
-	p->state_known = false;
+	unknown_state(p);
 	ontap_unreadable(p, "TMR volume look-up failed; retrying", why);
 	int wrc = write_status(p);
 	if (wrc != 0)

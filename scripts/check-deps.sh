@@ -8,59 +8,63 @@
 set -u
 root=${1:-"$(dirname "$0")/.."}
 cd "$root" || exit 2
-
-allowed() {
-	case $1 in
-	util) echo "util" ;;
-	core) echo "util core" ;;
-	rules) echo "util core rules" ;;
-	k8s) echo "util core rules k8s" ;;
-	ontap) echo "util core ontap" ;;
-	reconcile) echo "util core ontap reconcile" ;;
-	*) return 1 ;;
-	esac
-}
-
-# System headers that only some components may include.
-system_allowed() {
-	case $2 in
-	curl/*) case $1 in k8s | ontap) return 0 ;; esac; return 1 ;;
-	microhttpd.h | gnutls/*) return 1 ;;
-	yaml.h) case $1 in core) return 0 ;; esac; return 1 ;;
-	openssl/*) case $1 in util | k8s) return 0 ;; esac; return 1 ;;
-	esac
-	return 0
-}
-
-out=$(mktemp) || exit 2
-status=0
-for dir in lib/* include/mirrorgate/*; do
-	[ -d "$dir" ] || continue
-	comp=$(basename "$dir")
-	ok=$(allowed "$comp") || { echo "check-deps: $dir is not a known component"; status=1; continue; }
-	for f in "$dir"/*.c "$dir"/*.h; do
-		[ -f "$f" ] || continue
-		grep -n '^[[:space:]]*#[[:space:]]*include' "$f" | while IFS= read -r line; do
-			inc=$(echo "$line" | sed -n 's/.*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1/p')
-			n=${line%%:*}
-			case $inc in
-			mirrorgate/*/*)
-				dep=$(echo "$inc" | cut -d/ -f2)
-				case " $ok " in
-				*" $dep "*) ;;
-				*) echo "check-deps: $f:$n: component '$comp' may not include $inc (allowed: $ok)" ;;
-				esac ;;
-			mirrorgate/*) echo "check-deps: $f:$n: $inc is outside the component folders" ;;
-			*) system_allowed "$comp" "$inc" ||
-				echo "check-deps: $f:$n: component '$comp' may not include <$inc>" ;;
-			esac
-		done
-	done
-done >"$out" 2>&1
-if [ -s "$out" ]; then
-	cat "$out"
-	status=1
+files=$(find lib include/mirrorgate -mindepth 2 -maxdepth 2 \( -name '*.c' -o -name '*.h' \) | sort)
+[ -n "$files" ] || { echo "check-deps: no component sources under $root"; exit 2; }
+loose=$(find lib include/mirrorgate -maxdepth 1 \( -name '*.c' -o -name '*.h' \))
+if [ -n "$loose" ]; then
+	echo "check-deps: sources outside a component folder (lib/<component>/, include/mirrorgate/<component>/):"
+	echo "$loose"
+	exit 1
 fi
-rm -f "$out"
-[ $status = 0 ] && echo "check-deps: ok"
-exit $status
+# shellcheck disable=SC2086
+awk '
+BEGIN {
+	# component -> the components it may include (itself first)
+	allow["util"] = " util "
+	allow["core"] = " util core "
+	allow["rules"] = " util core rules "
+	allow["k8s"] = " util core rules k8s "
+	allow["ontap"] = " util core ontap "
+	allow["reconcile"] = " util core ontap reconcile "
+	# system headers reserved to some components ("" = none may)
+	sys["curl"] = " k8s ontap "
+	sys["microhttpd.h"] = ""
+	sys["gnutls"] = ""
+	sys["yaml.h"] = " core "
+	sys["openssl"] = " util k8s "
+	bad = 0
+}
+FNR == 1 {
+	n = split(FILENAME, part, "/")
+	comp = part[n - 1]
+	if (!(comp in allow)) {
+		printf "check-deps: %s is not in a known component folder\n", FILENAME
+		bad = 1
+	}
+}
+/^[ \t]*#[ \t]*include/ {
+	if (!match($0, /[<"][^>"]*[>"]/))
+		next
+	inc = substr($0, RSTART + 1, RLENGTH - 2)
+	if (inc ~ /^mirrorgate\/[^\/]+\//) {
+		split(inc, seg, "/")
+		if (index(allow[comp], " " seg[2] " ") == 0) {
+			printf "check-deps: %s:%d: component %s may not include %s (allowed:%s)\n", FILENAME, FNR, comp, inc, allow[comp]
+			bad = 1
+		}
+	} else if (inc ~ /^mirrorgate\//) {
+		printf "check-deps: %s:%d: %s is outside the component folders\n", FILENAME, FNR, inc
+		bad = 1
+	} else {
+		split(inc, seg, "/")
+		if ((seg[1] in sys) && index(sys[seg[1]], " " comp " ") == 0) {
+			printf "check-deps: %s:%d: component %s may not include <%s>\n", FILENAME, FNR, comp, inc
+			bad = 1
+		}
+	}
+}
+END {
+	if (!bad)
+		print "check-deps: ok"
+	exit bad
+}' $files

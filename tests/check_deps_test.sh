@@ -29,5 +29,12 @@ try include/mirrorgate/core/model.h '#include "mirrorgate/rules/review.h"' "mode
 try lib/core/names.c '#include <curl/curl.h>' "may not include <curl/curl.h>"
 try lib/util/log.c '#include <microhttpd.h>' "may not include <microhttpd.h>"
 try lib/ontap/job.c '#include "mirrorgate/k8s/client.h"' "lib/ontap/job.c"
+# A new module dropped into lib/ itself belongs to no component.
+rm -rf "$work/t" && mkdir -p "$work/t" && cp -r "$src/lib" "$src/include" "$work/t/"
+echo 'int x;' >"$work/t/lib/loose.c"
+if sh "$src/scripts/check-deps.sh" "$work/t" >/dev/null 2>&1; then
+	echo "FAIL: lib/loose.c was accepted"
+	fails=$((fails + 1))
+fi
 [ $fails = 0 ] || exit 1
 echo "check-deps refuses every forbidden include"

@@ -98,31 +98,10 @@ void mg_ontap_svm_list_free(mg_ontap_svm_list *list)
 int mg_ontap_svms(mg_ontap_client *c, const char *name, mg_ontap_svm_list *out,
 		      mg_ontap_error *err)
 {
-	mg_strbuf q = MG_STRBUF_INIT;
-	int rc = MG_EINVAL;
-	if (!c || !out) {
-		rc = mg_ontap_bad_args(err, __func__);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	rc = MG_ENOMEM;
-	if (mg_ontap_query_add(&q, "fields", "name,uuid,state,subtype") ||
-	    (name && mg_ontap_query_add(&q, "name", name)))
-		goto out;
-	rc = mg_ontap_collect(c, "/api/svm/svms", q.data, svm_each, out, err);
-	if (rc != 0)
-		mg_ontap_svm_list_free(out);
-out:
-	mg_strbuf_free(&q);
-	return rc;
-}
-
-static int not_found(mg_ontap_error *err, const char *what, const char *name)
-{
-	mg_ontap_error_set(err, MG_ENOTFOUND, MG_ONTAP_SRC_CLIENT, "%s \"%s\" not found", what, name);
-	if (err)
-		snprintf(err->code, sizeof(err->code), "%s", MG_ONTAP_CODE_ENTRY_DOESNT_EXIST);
-	return MG_ENOTFOUND;
+	if (!c || !out)
+		return mg_ontap_bad_args(err, __func__);
+	const mg_ontap_param q[] = {{"fields", "name,uuid,state,subtype"}, {"name", name}};
+	return MG_ONTAP_COLLECT_LIST(c, "/api/svm/svms", q, svm_each, out, err);
 }
 
 int mg_ontap_svm_get(mg_ontap_client *c, const char *name, mg_ontap_svm *out, mg_ontap_error *err)
@@ -134,7 +113,7 @@ int mg_ontap_svm_get(mg_ontap_client *c, const char *name, mg_ontap_svm *out, mg
 	if (rc != 0)
 		return rc;
 	if (l.len == 0)
-		rc = not_found(err, "SVM", name);
+		rc = mg_ontap_not_found(err, "SVM \"%s\"", name);
 	else
 		*out = l.items[0];
 	mg_ontap_svm_list_free(&l);
@@ -173,23 +152,12 @@ void mg_ontap_svm_peer_list_free(mg_ontap_svm_peer_list *list)
 int mg_ontap_svm_peers(mg_ontap_client *c, const char *svm_name, mg_ontap_svm_peer_list *out,
 			   mg_ontap_error *err)
 {
-	mg_strbuf q = MG_STRBUF_INIT;
-	int rc = MG_EINVAL;
-	if (!c || !out) {
-		rc = mg_ontap_bad_args(err, __func__);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	rc = MG_ENOMEM;
-	if (mg_ontap_query_add(&q, "fields", "uuid,name,state,svm.name,peer.svm.name,peer.cluster.name,applications") ||
-	    (svm_name && mg_ontap_query_add(&q, "svm.name", svm_name)))
-		goto out;
-	rc = mg_ontap_collect(c, "/api/svm/peers", q.data, svm_peer_each, out, err);
-	if (rc != 0)
-		mg_ontap_svm_peer_list_free(out);
-out:
-	mg_strbuf_free(&q);
-	return rc;
+	if (!c || !out)
+		return mg_ontap_bad_args(err, __func__);
+	const mg_ontap_param q[] = {
+		{"fields", "uuid,name,state,svm.name,peer.svm.name,peer.cluster.name,applications"},
+		{"svm.name", svm_name}};
+	return MG_ONTAP_COLLECT_LIST(c, "/api/svm/peers", q, svm_peer_each, out, err);
 }
 
 /* ---- cluster peers ---- */
@@ -218,12 +186,8 @@ int mg_ontap_cluster_peers(mg_ontap_client *c, mg_ontap_cluster_peer_list *out,
 {
 	if (!c || !out)
 		return mg_ontap_bad_args(err, __func__);
-	memset(out, 0, sizeof(*out));
-	int rc = mg_ontap_collect(c, "/api/cluster/peers", "?fields=uuid,name,status.state",
-				  cluster_peer_each, out, err);
-	if (rc != 0)
-		mg_ontap_cluster_peer_list_free(out);
-	return rc;
+	const mg_ontap_param q[] = {{"fields", "uuid,name,status.state"}};
+	return MG_ONTAP_COLLECT_LIST(c, "/api/cluster/peers", q, cluster_peer_each, out, err);
 }
 
 /* ---- policies and schedules: exactly one record by name ---- */
@@ -244,23 +208,20 @@ static int one_each(const cJSON *rec, void *ctx)
 static int get_one(mg_ontap_client *c, const char *path, const char *fields, const char *name,
 		   const char *what, cJSON **out, mg_ontap_error *err)
 {
-	mg_strbuf q = MG_STRBUF_INIT;
 	one_ctx o = {NULL, 0};
-	int rc = MG_ENOMEM;
-	if (mg_ontap_query_add(&q, "name", name) || mg_ontap_query_add(&q, "fields", fields))
-		goto out;
-	rc = mg_ontap_collect(c, path, q.data, one_each, &o, err);
-	if (rc != 0)
-		goto out;
-	if (o.n == 0) {
-		rc = not_found(err, what, name);
-		goto out;
-	}
-	*out = o.first;
-	o.first = NULL;
-out:
-	cJSON_Delete(o.first);
+	mg_strbuf q = MG_STRBUF_INIT;
+	const mg_ontap_param params[] = {{"name", name}, {"fields", fields}};
+	int rc = mg_ontap_query_build(&q, params, 2);
+	if (rc == 0)
+		rc = mg_ontap_collect(c, path, q.data, one_each, &o, err);
 	mg_strbuf_free(&q);
+	if (rc == 0 && o.n == 0)
+		rc = mg_ontap_not_found(err, "%s \"%s\"", what, name);
+	if (rc == 0) {
+		*out = o.first;
+		o.first = NULL;
+	}
+	cJSON_Delete(o.first);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* Reading ONTAP records: dotted-path field readers and the paged collection reader. */
 #include "internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,15 @@ int mg_ontap_query_add(mg_strbuf *sb, const char *key, const char *value)
 	int rc = mg_strbuf_printf(sb, "%c%s=%s", sb->len ? '&' : '?', key, esc);
 	free(esc);
 	return rc ? MG_ENOMEM : 0;
+}
+
+int mg_ontap_query_build(mg_strbuf *sb, const mg_ontap_param *params, size_t nparams)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < nparams; i++)
+		if (params[i].value)
+			rc = mg_ontap_query_add(sb, params[i].key, params[i].value);
+	return rc;
 }
 
 int mg_ontap_bad_args(mg_ontap_error *err, const char *function)
@@ -153,4 +163,33 @@ out:
 	free(next);
 	free(prev);
 	return rc;
+}
+
+int mg_ontap_collect_list(mg_ontap_client *c, const char *path, const mg_ontap_param *params,
+			  size_t nparams, mg_ontap_record_fn each, void *list, void **items,
+			  size_t *len, mg_ontap_error *err)
+{
+	mg_strbuf q = MG_STRBUF_INIT;
+	*items = NULL;
+	*len = 0;
+	int rc = mg_ontap_query_build(&q, params, nparams);
+	if (!rc)
+		rc = mg_ontap_collect(c, path, q.data, each, list, err);
+	if (rc)
+		mg_ontap_array_free(items, len);
+	mg_strbuf_free(&q);
+	return rc;
+}
+
+int mg_ontap_not_found(mg_ontap_error *err, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	mg_ontap_error_set(err, MG_ENOTFOUND, MG_ONTAP_SRC_CLIENT, "%s not found", what);
+	if (err)
+		snprintf(err->code, sizeof(err->code), "%s", MG_ONTAP_CODE_ENTRY_DOESNT_EXIST);
+	return MG_ENOTFOUND;
 }

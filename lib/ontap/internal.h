@@ -1,4 +1,4 @@
-/* Private to the ONTAP client's lib/ontap_*.c files: the client object, JSON field readers
+/* Private to the ONTAP client's lib/ontap/ files: the client object, JSON field readers
  * and the paged collection reader. */
 #ifndef MIRRORGATE_ONTAP_INTERNAL_H
 #define MIRRORGATE_ONTAP_INTERNAL_H
@@ -49,6 +49,30 @@ long long mg_ontap_json_ll(const cJSON *obj, const char *path, long long dflt);
 typedef int (*mg_ontap_record_fn)(const cJSON *record, void *ctx);
 int mg_ontap_collect(mg_ontap_client *c, const char *path, const char *query,
 		     mg_ontap_record_fn each, void *ctx, mg_ontap_error *err);
+
+/* One query parameter; a NULL value leaves the parameter out (an optional filter). */
+typedef struct mg_ontap_param {
+	const char *key;
+	const char *value;
+} mg_ontap_param;
+
+/* Appends every parameter whose value is not NULL, in order. */
+struct mg_strbuf;
+int mg_ontap_query_build(struct mg_strbuf *sb, const mg_ontap_param *params, size_t nparams);
+
+/* The "query + collect" of every list getter: GET path with the given parameters into a typed
+ * list {items, len}. The list starts empty, each(record, list) adds a record, and on failure
+ * the list is freed again, so the caller owns a list only on success. */
+int mg_ontap_collect_list(mg_ontap_client *c, const char *path, const mg_ontap_param *params,
+			  size_t nparams, mg_ontap_record_fn each, void *list, void **items,
+			  size_t *len, mg_ontap_error *err);
+#define MG_ONTAP_COLLECT_LIST(c, path, params, each, list, err)                                  \
+	mg_ontap_collect_list((c), (path), (params), sizeof(params) / sizeof((params)[0]), (each), \
+			      (list), (void **)&(list)->items, &(list)->len, (err))
+
+/* A look-up by name found nothing: MG_ENOTFOUND with ONTAP's own "entry doesn't exist" code,
+ * so callers test one error whether ONTAP or the client said it. */
+int mg_ontap_not_found(mg_ontap_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends "&key=escaped(value)" (or "?..." when sb is empty) to a query under construction. */
 struct mg_strbuf;

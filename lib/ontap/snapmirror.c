@@ -94,30 +94,19 @@ void mg_ontap_relationship_list_free(mg_ontap_relationship_list *list)
 int mg_ontap_relationships(mg_ontap_client *c, const mg_ontap_relationship_filter *filter,
 			       mg_ontap_relationship_list *out, mg_ontap_error *err)
 {
-	mg_strbuf q = MG_STRBUF_INIT;
 	const char *fields = NULL;
-	int rc = MG_EINVAL;
-	if (!c || !out) {
-		rc = mg_ontap_bad_args(err, __func__);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	if ((rc = rel_fields(c, &fields, err)) != 0)
-		goto out;
-	rc = MG_ENOMEM;
-	if (mg_ontap_query_add(&q, "fields", fields) ||
-	    (filter && filter->list_destinations_only &&
-	     mg_ontap_query_add(&q, "list_destinations_only", "true")) ||
-	    (filter && filter->source_path && mg_ontap_query_add(&q, "source.path", filter->source_path)) ||
-	    (filter && filter->destination_path &&
-	     mg_ontap_query_add(&q, "destination.path", filter->destination_path)))
-		goto out;
-	rc = mg_ontap_collect(c, "/api/snapmirror/relationships", q.data, rel_each, out, err);
+	if (!c || !out)
+		return mg_ontap_bad_args(err, __func__);
+	int rc = rel_fields(c, &fields, err);
 	if (rc != 0)
-		mg_ontap_relationship_list_free(out);
-out:
-	mg_strbuf_free(&q);
-	return rc;
+		return rc;
+	const mg_ontap_relationship_filter none = {0};
+	const mg_ontap_relationship_filter *f = filter ? filter : &none;
+	const mg_ontap_param q[] = {{"fields", fields},
+				    {"list_destinations_only", f->list_destinations_only ? "true" : NULL},
+				    {"source.path", f->source_path},
+				    {"destination.path", f->destination_path}};
+	return MG_ONTAP_COLLECT_LIST(c, "/api/snapmirror/relationships", q, rel_each, out, err);
 }
 
 int mg_ontap_relationship_list_destinations(mg_ontap_client *c, const char *source_path,
@@ -137,13 +126,9 @@ int mg_ontap_relationship_get(mg_ontap_client *c, const mg_ontap_relationship_fi
 	if (rc != 0)
 		return rc;
 	if (l.len == 0) {
-		rc = MG_ENOTFOUND;
-		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
-				   "no SnapMirror relationship with source %s, destination %s",
-				   filter->source_path ? filter->source_path : "*",
-				   filter->destination_path ? filter->destination_path : "*");
-		if (err)
-			snprintf(err->code, sizeof(err->code), "%s", MG_ONTAP_CODE_ENTRY_DOESNT_EXIST);
+		rc = mg_ontap_not_found(err, "SnapMirror relationship with source %s, destination %s",
+					filter->source_path ? filter->source_path : "*",
+					filter->destination_path ? filter->destination_path : "*");
 	} else if (l.len > 1) {
 		rc = MG_ECONFLICT;
 		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,

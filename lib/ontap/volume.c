@@ -32,27 +32,18 @@ static int volume_each(const cJSON *rec, void *ctx)
 int mg_ontap_volume_get(mg_ontap_client *c, const char *svm_name, const char *name,
 			mg_ontap_volume *out, mg_ontap_error *err)
 {
-	mg_strbuf q = MG_STRBUF_INIT;
-	int rc = MG_EINVAL;
-	if (!c || !svm_name || !name || !out) {
-		rc = mg_ontap_bad_args(err, __func__);
-		goto out;
-	}
+	if (!c || !svm_name || !name || !out)
+		return mg_ontap_bad_args(err, __func__);
 	memset(out, 0, sizeof(*out));
-	rc = MG_ENOMEM;
-	if (mg_ontap_query_add(&q, "svm.name", svm_name) || mg_ontap_query_add(&q, "name", name) ||
-	    mg_ontap_query_add(&q, "fields", VOLUME_FIELDS))
-		goto out;
-	rc = mg_ontap_collect(c, "/api/storage/volumes", q.data, volume_each, out, err);
-	if (rc == 0 && !out->uuid[0]) {
-		rc = MG_ENOTFOUND;
-		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "volume %s:%s not found", svm_name,
-				   name);
-		if (err)
-			snprintf(err->code, sizeof(err->code), "%s", MG_ONTAP_CODE_ENTRY_DOESNT_EXIST);
-	}
-out:
+	mg_strbuf q = MG_STRBUF_INIT;
+	const mg_ontap_param params[] = {
+		{"svm.name", svm_name}, {"name", name}, {"fields", VOLUME_FIELDS}};
+	int rc = mg_ontap_query_build(&q, params, 3);
+	if (rc == 0)
+		rc = mg_ontap_collect(c, "/api/storage/volumes", q.data, volume_each, out, err);
 	mg_strbuf_free(&q);
+	if (rc == 0 && !out->uuid[0])
+		rc = mg_ontap_not_found(err, "volume %s:%s", svm_name, name);
 	return rc;
 }
 
@@ -114,27 +105,17 @@ void mg_ontap_snapshot_list_free(mg_ontap_snapshot_list *list)
 static int snapshots(mg_ontap_client *c, const char *volume_uuid, const char *name,
 		     mg_ontap_snapshot_list *out, mg_ontap_error *err)
 {
-	mg_strbuf q = MG_STRBUF_INIT;
-	char *esc = NULL, *path = NULL;
-	int rc = MG_EINVAL;
-	if (!c || !volume_uuid || !out) {
-		rc = mg_ontap_bad_args(err, __func__);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	rc = MG_ENOMEM;
-	if (!(esc = mg_ontap_escape(volume_uuid)) ||
-	    !(path = mg_asprintf("/api/storage/volumes/%s/snapshots", esc)) ||
-	    mg_ontap_query_add(&q, "fields", "name,uuid,create_time,snapmirror_label") ||
-	    (name && mg_ontap_query_add(&q, "name", name)))
-		goto out;
-	rc = mg_ontap_collect(c, path, q.data, snapshot_each, out, err);
-	if (rc != 0)
-		mg_ontap_snapshot_list_free(out);
-out:
+	if (!c || !volume_uuid || !out)
+		return mg_ontap_bad_args(err, __func__);
+	char *esc = mg_ontap_escape(volume_uuid);
+	char *path = esc ? mg_asprintf("/api/storage/volumes/%s/snapshots", esc) : NULL;
 	free(esc);
+	if (!path)
+		return MG_ENOMEM;
+	const mg_ontap_param q[] = {{"fields", "name,uuid,create_time,snapmirror_label"},
+				    {"name", name}};
+	int rc = MG_ONTAP_COLLECT_LIST(c, path, q, snapshot_each, out, err);
 	free(path);
-	mg_strbuf_free(&q);
 	return rc;
 }
 
@@ -153,15 +134,10 @@ int mg_ontap_snapshot_get(mg_ontap_client *c, const char *volume_uuid, const cha
 	int rc = snapshots(c, volume_uuid, name, &l, err);
 	if (rc != 0)
 		return rc;
-	if (l.len == 0) {
-		rc = MG_ENOTFOUND;
-		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "snapshot %s not found on volume %s",
-				   name, volume_uuid);
-		if (err)
-			snprintf(err->code, sizeof(err->code), "%s", MG_ONTAP_CODE_ENTRY_DOESNT_EXIST);
-	} else {
+	if (l.len == 0)
+		rc = mg_ontap_not_found(err, "snapshot %s on volume %s", name, volume_uuid);
+	else
 		*out = l.items[0];
-	}
 	mg_ontap_snapshot_list_free(&l);
 	return rc;
 }

@@ -144,6 +144,18 @@ bool mg_tmr_current_state(enum mg_tmr_state desired, enum mg_mirror_status obser
 	return false;
 }
 
+bool mg_tmr_state_while_unknown(enum mg_tmr_state desired, enum mg_tmr_state stored,
+				enum mg_tmr_state *out)
+{
+	if (desired != MG_TMR_PROMOTED)
+		return false;
+	if (stored != MG_TMR_ESTABLISHED && stored != MG_TMR_REESTABLISHED &&
+	    stored != MG_TMR_ESTABLISHING && stored != MG_TMR_REESTABLISHING)
+		return false;
+	*out = MG_TMR_PROMOTING;
+	return true;
+}
+
 const char *mg_tmr_action_name(enum mg_tmr_action a)
 {
 	switch (a) {

@@ -11,6 +11,7 @@
 #include "mirrorgate/core/names.h"
 #include "mirrorgate/ontap/cluster.h"
 #include "mirrorgate/ontap/job.h"
+#include "mirrorgate/ontap/snapmirror.h"
 #include "mirrorgate/ontap/volume.h"
 #include "mirrorgate/util/strbuf.h"
 #include "prov_internal.h"
@@ -382,6 +383,50 @@ int prov_claim(ksim_prov *p, const prov_view *v, const cJSON *pvc)
 
 /* ---- the way back ---- */
 
+/* Trident's volume delete (research trident.md 4.6, its #453 fix): a replicated volume first
+ * loses its relationships, ignoring "not found" on each: as a destination, the destination
+ * side is deleted (destination_only, which keeps common snapshots, then source_info_only,
+ * Trident's DeleteViaDestination); as a source, the
+ * source-side metadata is released (source_only, found with list_destinations_only). Only
+ * then is the volume destroyed. ONTAP (and ontap-sim) still refuse to destroy a source whose
+ * destination keeps its relationship: the release tells only the source. */
+static int release_replication(prov_backend *b, const char *path, mg_ontap_error *err)
+{
+	mg_ontap_relationship_filter f = {NULL, path, false};
+	mg_ontap_relationship_list list = {0};
+	int rc = mg_ontap_relationships(b->client, &f, &list, err);
+	for (size_t i = 0; rc == 0 && i < list.len; i++) {
+		rc = mg_ontap_relationship_delete(b->client, list.items[i].uuid,
+						  MG_ONTAP_DELETE_DESTINATION_ONLY, err);
+		if (rc == 0 || rc == MG_ENOTFOUND)
+			/* and its source info, as Trident's DeleteViaDestination (either cluster
+			 * may remove it; gone already is fine) */
+			rc = mg_ontap_relationship_delete(b->client, list.items[i].uuid,
+							  MG_ONTAP_DELETE_SOURCE_INFO_ONLY, err);
+		if (rc == MG_ENOTFOUND)
+			rc = 0;
+		else if (rc == 0)
+			mg_info("provisioner: deleted the destination side of a relationship",
+				"volume", path, "source", list.items[i].source_path, NULL);
+	}
+	mg_ontap_relationship_list_free(&list);
+	if (rc != 0 && rc != MG_ENOTFOUND)
+		return rc;
+	memset(&list, 0, sizeof(list));
+	rc = mg_ontap_relationship_list_destinations(b->client, path, &list, err);
+	for (size_t i = 0; rc == 0 && i < list.len; i++) {
+		rc = mg_ontap_relationship_delete(b->client, list.items[i].uuid,
+						  MG_ONTAP_DELETE_SOURCE_ONLY, err);
+		if (rc == MG_ENOTFOUND)
+			rc = 0;
+		else if (rc == 0)
+			mg_info("provisioner: released the source side of a relationship", "volume",
+				path, "destination", list.items[i].destination_path, NULL);
+	}
+	mg_ontap_relationship_list_free(&list);
+	return rc == MG_ENOTFOUND ? 0 : rc;
+}
+
 static int delete_volume(ksim_prov *p, const cJSON *pv)
 {
 	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(
@@ -402,8 +447,11 @@ static int delete_volume(ksim_prov *p, const cJSON *pv)
 	if (rc == MG_ENOTFOUND)
 		return 0;
 	if (rc == 0) {
-		/* Trident releases SnapMirror metadata first (its #453 fix); this imitation lets
-		 * ONTAP refuse, so that what protects a relationship is mirrorgate's finalizer. */
+		char rel_path[2 * MG_ONTAP_NAME_MAX];
+		snprintf(rel_path, sizeof(rel_path), "%s:%s", b->cfg->svm, internal);
+		rc = release_replication(b, rel_path, &err);
+	}
+	if (rc == 0) {
 		char path[160];
 		snprintf(path, sizeof(path), "/api/storage/volumes/%s", vol.uuid);
 		rc = mg_ontap_request_wait(b->client, "DELETE", path, NULL, &err);

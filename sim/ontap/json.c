@@ -27,19 +27,50 @@ __attribute__((format(printf, 2, 3))) static void add_self(cJSON *o, const char 
 	cJSON_AddStringToObject(self, "href", href);
 }
 
+static void add_name_uuid(cJSON *o, const char *name, const char *uuid)
+{
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "uuid", uuid);
+}
+
 static cJSON *name_uuid(cJSON *parent, const char *key, const char *name, const char *uuid)
 {
 	cJSON *o = cJSON_AddObjectToObject(parent, key);
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddStringToObject(o, "uuid", uuid);
+	add_name_uuid(o, name, uuid);
 	return o;
+}
+
+/* A top-level record: every named ONTAP object starts with its name and uuid. */
+static cJSON *named_record(const char *name, const char *uuid)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_name_uuid(o, name, uuid);
+	return o;
+}
+
+/* ONTAP's timestamps (ISO 8601 with offset), from the simulator's milliseconds. */
+static void add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char t[40];
+	sim_format_time(ms, t, sizeof(t));
+	cJSON_AddStringToObject(o, key, t);
+}
+
+/* What a transfer record and a relationship's embedded transfer share; end_time and (in the
+ * relationship) type are 9.11 fields. */
+static void add_transfer_core(cJSON *o, const sim_cluster *view, const sim_transfer *t)
+{
+	cJSON_AddStringToObject(o, "uuid", t->uuid);
+	cJSON_AddStringToObject(o, "state", t->state);
+	cJSON_AddNumberToObject(o, "bytes_transferred", (double)t->bytes);
+	if (sim_version_at_least(view, 9, 11, 0) && t->end_ms)
+		add_time(o, "end_time", t->end_ms);
+	add_self(o, "/api/snapmirror/relationships/%s/transfers/%s", t->rel->uuid, t->uuid);
 }
 
 cJSON *sim_json_cluster(const sim_cluster *c)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", c->name);
-	cJSON_AddStringToObject(o, "uuid", c->uuid);
+	cJSON *o = named_record(c->name, c->uuid);
 	cJSON *v = cJSON_AddObjectToObject(o, "version");
 	char full[SIM_MSG];
 	snprintf(full, sizeof(full), "NetApp Release %d.%d.%d: ontap-sim", c->generation, c->major,
@@ -70,9 +101,7 @@ cJSON *sim_json_cluster_peer(const sim_cluster *self, const sim_cluster *peer)
 
 cJSON *sim_json_svm(const sim_svm *s)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", s->name);
-	cJSON_AddStringToObject(o, "uuid", s->uuid);
+	cJSON *o = named_record(s->name, s->uuid);
 	cJSON_AddStringToObject(o, "state", s->state);
 	cJSON_AddStringToObject(o, "subtype", s->subtype);
 	add_self(o, "/api/svm/svms/%s", s->uuid);
@@ -81,9 +110,7 @@ cJSON *sim_json_svm(const sim_svm *s)
 
 cJSON *sim_json_svm_peer(const sim_svm_peer *p)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "uuid", p->uuid);
-	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON *o = named_record(p->name, p->uuid);
 	cJSON_AddStringToObject(o, "state", p->state);
 	name_uuid(o, "svm", p->local->name, p->local->uuid);
 	cJSON *peer = cJSON_AddObjectToObject(o, "peer");
@@ -97,17 +124,13 @@ cJSON *sim_json_svm_peer(const sim_svm_peer *p)
 
 cJSON *sim_json_volume(const sim_volume *v)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", v->name);
-	cJSON_AddStringToObject(o, "uuid", v->uuid);
+	cJSON *o = named_record(v->name, v->uuid);
 	name_uuid(o, "svm", v->svm->name, v->svm->uuid);
 	cJSON_AddStringToObject(o, "type", v->type);
 	cJSON_AddStringToObject(o, "state", v->state);
 	cJSON_AddStringToObject(o, "style", "flexvol");
 	cJSON_AddNumberToObject(o, "size", (double)v->size);
-	char t[40];
-	sim_format_time(v->create_ms, t, sizeof(t));
-	cJSON_AddStringToObject(o, "create_time", t);
+	add_time(o, "create_time", v->create_ms);
 	cJSON *nas = cJSON_AddObjectToObject(o, "nas");
 	if (v->nas_path[0])
 		cJSON_AddStringToObject(nas, "path", v->nas_path);
@@ -118,12 +141,8 @@ cJSON *sim_json_volume(const sim_volume *v)
 
 cJSON *sim_json_snapshot(const sim_volume *v, const sim_snapshot *s)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", s->name);
-	cJSON_AddStringToObject(o, "uuid", s->uuid);
-	char t[40];
-	sim_format_time(s->create_ms, t, sizeof(t));
-	cJSON_AddStringToObject(o, "create_time", t);
+	cJSON *o = named_record(s->name, s->uuid);
+	add_time(o, "create_time", s->create_ms);
 	if (s->label[0])
 		cJSON_AddStringToObject(o, "snapmirror_label", s->label);
 	cJSON *owners = cJSON_AddArrayToObject(o, "owners");
@@ -132,17 +151,13 @@ cJSON *sim_json_snapshot(const sim_volume *v, const sim_snapshot *s)
 	cJSON_AddStringToObject(o, "state", "valid");
 	name_uuid(o, "volume", v->name, v->uuid);
 	name_uuid(o, "svm", v->svm->name, v->svm->uuid);
-	char href[SIM_MSG];
-	snprintf(href, sizeof(href), "/api/storage/volumes/%s/snapshots/%s", v->uuid, s->uuid);
-	add_self(o, "%s", href);
+	add_self(o, "/api/storage/volumes/%s/snapshots/%s", v->uuid, s->uuid);
 	return o;
 }
 
 cJSON *sim_json_policy(const sim_policy *p)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", p->name);
-	cJSON_AddStringToObject(o, "uuid", p->uuid);
+	cJSON *o = named_record(p->name, p->uuid);
 	cJSON_AddStringToObject(o, "type", p->type);
 	if (p->sync_type[0])
 		cJSON_AddStringToObject(o, "sync_type", p->sync_type);
@@ -156,9 +171,7 @@ cJSON *sim_json_policy(const sim_policy *p)
 
 cJSON *sim_json_schedule(const sim_schedule *s)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", s->name);
-	cJSON_AddStringToObject(o, "uuid", s->uuid);
+	cJSON *o = named_record(s->name, s->uuid);
 	cJSON_AddStringToObject(o, "type", s->type);
 	add_self(o, "/api/cluster/schedules/%s", s->uuid);
 	return o;
@@ -212,21 +225,9 @@ cJSON *sim_json_relationship(const sim_fabric *f, const sim_cluster *view, const
 	if (r->transfer) {
 		const sim_transfer *t = r->transfer;
 		cJSON *x = cJSON_AddObjectToObject(o, "transfer");
-		cJSON_AddStringToObject(x, "uuid", t->uuid);
-		cJSON_AddStringToObject(x, "state", t->state);
-		cJSON_AddNumberToObject(x, "bytes_transferred", (double)t->bytes);
-		if (newer) {
+		add_transfer_core(x, view, t);
+		if (newer)
 			cJSON_AddStringToObject(x, "type", t->kind);
-			if (t->end_ms) {
-				char end[40];
-				sim_format_time(t->end_ms, end, sizeof(end));
-				cJSON_AddStringToObject(x, "end_time", end);
-			}
-		}
-		char href[SIM_MSG];
-		snprintf(href, sizeof(href), "/api/snapmirror/relationships/%s/transfers/%s", r->uuid,
-			 t->uuid);
-		add_self(x, "%s", href);
 	}
 	if (newer) {
 		if (r->last_transfer_type[0])
@@ -243,15 +244,8 @@ cJSON *sim_json_relationship(const sim_fabric *f, const sim_cluster *view, const
 cJSON *sim_json_transfer(const sim_cluster *view, const sim_transfer *t)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "uuid", t->uuid);
-	cJSON_AddStringToObject(o, "state", t->state);
-	cJSON_AddNumberToObject(o, "bytes_transferred", (double)t->bytes);
+	add_transfer_core(o, view, t);
 	cJSON_AddStringToObject(o, "snapshot", t->snapshot);
-	if (sim_version_at_least(view, 9, 11, 0) && t->end_ms) {
-		char end[40];
-		sim_format_time(t->end_ms, end, sizeof(end));
-		cJSON_AddStringToObject(o, "end_time", end);
-	}
 	if (strcmp(t->state, "aborted") == 0 || strcmp(t->state, "hard_aborted") == 0 ||
 	    strcmp(t->state, "failed") == 0) {
 		cJSON *ei = cJSON_AddObjectToObject(o, "error_info");
@@ -261,10 +255,6 @@ cJSON *sim_json_transfer(const sim_cluster *view, const sim_transfer *t)
 	}
 	cJSON *rel = cJSON_AddObjectToObject(o, "relationship");
 	cJSON_AddStringToObject(rel, "uuid", t->rel->uuid);
-	char href[SIM_MSG];
-	snprintf(href, sizeof(href), "/api/snapmirror/relationships/%s/transfers/%s", t->rel->uuid,
-		 t->uuid);
-	add_self(o, "%s", href);
 	return o;
 }
 
@@ -276,13 +266,9 @@ cJSON *sim_json_job(const sim_cluster *view, const sim_job *j)
 	cJSON_AddStringToObject(o, "state", j->state);
 	cJSON_AddStringToObject(o, "message", j->message[0] ? j->message : j->state);
 	cJSON_AddNumberToObject(o, "code", (double)j->code);
-	char t[40];
-	sim_format_time(j->start_ms, t, sizeof(t));
-	cJSON_AddStringToObject(o, "start_time", t);
-	if (j->end_ms) {
-		sim_format_time(j->end_ms, t, sizeof(t));
-		cJSON_AddStringToObject(o, "end_time", t);
-	}
+	add_time(o, "start_time", j->start_ms);
+	if (j->end_ms)
+		add_time(o, "end_time", j->end_ms);
 	/* job.error appeared after 9.8 (absent from the 9.8 schema). */
 	if (sim_version_at_least(view, 9, 9, 0) && strcmp(j->state, "failure") == 0) {
 		cJSON *e = cJSON_AddObjectToObject(o, "error");

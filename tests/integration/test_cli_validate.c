@@ -39,10 +39,15 @@ Test(cli_validate, the_replication_story_is_valid)
 	const char *primary[] = {"-v", EXAMPLES "/primary", NULL};
 	mg_cmd_result r = run(primary, NULL);
 	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-	cr_assert(strstr(r.out, "8 documents: 6 valid, 0 invalid, 0 malformed, 2 skipped; 1 warnings"),
-		  "%s", r.out);
-	cr_assert(strstr(r.out, "06-failback-reestablished.yaml:4: warning: reestablished resyncs "
-				"PVC \"app-data\""), "%s", r.out);
+	cr_assert(strstr(r.out, "6 documents: 4 valid, 0 invalid, 0 malformed, 2 skipped"), "%s",
+		  r.out);
+	mg_cmd_result_free(&r);
+	/* the failback needs the history the reconciler records: offline, without it, the
+	 * webhook's rule refuses it */
+	const char *failback[] = {EXAMPLES "/failback", NULL};
+	r = run(failback, NULL);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "has no record of a SnapMirror relationship"), "%s", r.out);
 	mg_cmd_result_free(&r);
 	const char *secondary[] = {EXAMPLES "/secondary", NULL};
 	r = run(secondary, NULL);

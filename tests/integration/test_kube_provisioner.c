@@ -588,6 +588,86 @@ Test(kube_provisioner, snapmirror_source_volume_deletion_is_refused_and_retried)
 	assert_only_volume_deletes(1);
 }
 
+/* Position of the first logged ONTAP request whose method is `method` and whose path
+ * contains `needle` (-1: none). */
+static int request_index(const char *method, const char *needle)
+{
+	cJSON *log = NULL;
+	cr_assert_eq(ontap_sim_control(&E.ontap, "GET", "requests", NULL, &log), 200);
+	int i = 0, found = -1;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(log, "requests"))
+	{
+		const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(it, "method"));
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"));
+		if (found < 0 && m && path && strcmp(m, method) == 0 && strstr(path, needle))
+			found = i;
+		i++;
+	}
+	cJSON_Delete(log);
+	return found;
+}
+
+/* As real Trident: the volume of a replicated claim loses its relationships first. After a
+ * failover (the destination broke and deleted its side), the old source still holds the
+ * source-side record, which ONTAP would refuse the delete for (18436): the provisioner
+ * releases it (source_only) and only then destroys the volume. */
+Test(kube_provisioner, replicated_source_is_released_before_its_volume_is_deleted)
+{
+	setup_a();
+	pvc(&E.a, "data", "1Gi", "trident", NULL);
+	wait_bound(&E.a, "data");
+	char internal[256], src[300], pv_name[128];
+	internal_for(&E.a, "data", internal, sizeof(internal));
+	snprintf(pv_name, sizeof(pv_name), "%s",
+		 field(&E.a, &mg_k8s_res_pvc, "app", "data", "spec.volumeName"));
+	mg_ontap_volume_spec spec = {"svm-b", "mirror_dst", "dp", 1073741824ULL, NULL};
+	mg_ontap_error err;
+	cr_assert_eq(mg_ontap_volume_create(E.ontap_client[1], &spec, NULL, &err), 0, "%s",
+		     err.message);
+	snprintf(src, sizeof(src), "svm-a:%s", internal);
+	mg_ontap_relationship_spec rs = {src, "svm-b:mirror_dst", "MirrorAllSnapshots", NULL};
+	char uuid[MG_ONTAP_UUID_MAX];
+	cr_assert_eq(mg_ontap_relationship_create(E.ontap_client[1], &rs, uuid, &err), 0, "%s",
+		     err.message);
+	cr_assert_eq(mg_ontap_transfer_start(E.ontap_client[1], uuid, NULL, NULL, &err), 0, "%s",
+		     err.message);
+	/* the baseline gives the source its source-side record */
+	mg_ontap_relationship_list l = {0};
+	for (int i = 0; i < 100; i++) {
+		mg_ontap_relationship_list_free(&l);
+		memset(&l, 0, sizeof(l));
+		cr_assert_eq(mg_ontap_relationship_list_destinations(E.ontap_client[0], src, &l, &err),
+			     0, "%s", err.message);
+		if (l.len == 1 && strcmp(l.items[0].state, "snapmirrored") == 0)
+			break;
+		usleep(50000);
+	}
+	cr_assert_eq(l.len, 1);
+	mg_ontap_relationship_list_free(&l);
+	/* the failover: B breaks and deletes its side only */
+	mg_ontap_state_change br = {"broken_off", NULL, false, false};
+	cr_assert_eq(mg_ontap_relationship_set_state(E.ontap_client[1], uuid, &br, &err), 0, "%s",
+		     err.message);
+	cr_assert_eq(mg_ontap_relationship_delete(E.ontap_client[1], uuid,
+						  MG_ONTAP_DELETE_DESTINATION_ONLY, &err),
+		     0, "%s", err.message);
+	cluster_env_delete(&E.a, &mg_k8s_res_pvc, "app", "data");
+	cr_expect(cluster_env_wait_gone(&E.a, &mg_k8s_res_pv, NULL, pv_name, 10000),
+		  "the PV never went");
+	cr_expect_not(cluster_env_volume(&E, 0, "svm-a", internal, NULL, 0));
+	cr_expect_eq(cluster_env_events(&E.a, NULL, pv_name, "VolumeFailedDelete"), 0);
+	int release = request_index("DELETE", "source_only=true");
+	int destroy = request_index("DELETE", "/api/storage/volumes/");
+	cr_expect_geq(release, 0, "no release");
+	cr_expect_gt(destroy, release, "the volume went before the release");
+	/* B's promoted copy is untouched */
+	char type[16] = "";
+	cr_expect(cluster_env_volume(&E, 1, "svm-b", "mirror_dst", type, sizeof(type)));
+	cr_expect_str_eq(type, "rw");
+	assert_only_volume_deletes(0); /* no client writes on A: nothing was lost */
+}
+
 Test(kube_provisioner, retain_keeps_the_volume_and_a_released_pv)
 {
 	setup_a();

@@ -248,3 +248,53 @@ Test(reconciler_dr, returning_source_reports_the_split_brain)
 	free(h);
 	assert_no_loss();
 }
+
+static void expect_not_mirrored_state(const char *when)
+{
+	const char *st = cond("mirror", "state");
+	cr_expect(strcmp(st, "established") != 0 && strcmp(st, "reestablished") != 0 &&
+			  strcmp(st, "establishing") != 0,
+		  "%s: state %s while promoting", when, st);
+}
+
+/* Status never reads established while a promote is under way: with a transfer running (so
+ * the promote takes quiesce, abort, break, delete over several passes), and when ONTAP
+ * cannot be read half-way (relationship read or volume look-up failing). */
+Test(reconciler_dr, status_never_reads_established_in_the_middle_of_a_promote)
+{
+	rec_env_mirror_pair(&E);
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", MIRROR("established"));
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "established", 30, 1000), 0);
+	/* two ONTAP steps per pass (quiesce+abort, break+delete): the intermediate states are
+	 * written and seen */
+	E.ctx_b.max_steps = 2;
+	rec_env_fault(&E, "{\"type\":\"transfer\",\"mode\":\"hang\"}");
+	rec_env_transfer(&E, "svm-b:vol_dst"); /* an update is running */
+	promote_spec();
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
+	expect_not_mirrored_state("after quiesce and abort");
+	char st[32];
+	cr_assert(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
+	/* ONTAP cannot be read now: the relationship, then the volume look-up */
+	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
+			  "\"path\":\"/api/snapmirror/relationships*\",\"count\":2,\"status\":500,"
+			  "\"code\":\"8\",\"message\":\"internal error\"}");
+	for (int i = 0; i < 2; i++) {
+		cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
+		cr_expect_str_eq(cond("mirror", "state"), "promoting");
+	}
+	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-b\",\"method\":\"GET\","
+			  "\"path\":\"/api/storage/volumes*\",\"count\":1,\"status\":500,"
+			  "\"code\":\"8\",\"message\":\"internal error\"}");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
+	cr_expect_str_eq(cond("mirror", "state"), "promoting");
+	/* then the rest of the promote, one step a pass, never reading established */
+	int passes = 0;
+	while (strcmp(cond("mirror", "state"), "promoted") != 0 && passes++ < 12) {
+		rec_env_pass(&E, &E.ctx_b, "app", "mirror");
+		expect_not_mirrored_state("during the promote");
+	}
+	cr_expect_str_eq(cond("mirror", "state"), "promoted", "%s", cond("mirror", "message"));
+	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	assert_no_loss();
+}

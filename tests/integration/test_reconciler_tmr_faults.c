@@ -116,7 +116,9 @@ Test(reconciler_faults, h2_failed_reads_never_look_promoted)
 	for (int i = 0; i < 3; i++) {
 		cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_RETRY);
 		cr_expect_str_neq(cond("state"), "promoted");
-		cr_expect_str_eq(cond("state"), "established", "the last known state is kept");
+		/* not promoted (H2), and not the stored "established" either: the spec asks for
+		 * promoted, so a promote may be half done (issue 11) */
+		cr_expect_str_eq(cond("state"), "promoting");
 		cr_expect(strstr(cond("message"), "Could not read the SnapMirror relationship"),
 			  "%s", cond("message"));
 	}

@@ -500,3 +500,26 @@ Test(reconcile_tmr, destination_promoted_only_when_broken_off)
 	}
 	cr_expect_not(mg_destination_promoted(NULL));
 }
+
+/* A failed read keeps the stored state (H2), except that a TMR asked to be promoted never
+ * keeps reading established/reestablished (or their -ing forms): promoting. */
+Test(reconcile_tmr, unknown_read_while_promoting_never_reads_established)
+{
+	enum mg_tmr_state out = MG_TMR_NONE;
+	enum mg_tmr_state mirrored[] = {MG_TMR_ESTABLISHED, MG_TMR_REESTABLISHED,
+					MG_TMR_ESTABLISHING, MG_TMR_REESTABLISHING};
+	for (size_t i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++) {
+		out = MG_TMR_NONE;
+		cr_expect(mg_tmr_state_while_unknown(MG_TMR_PROMOTED, mirrored[i], &out));
+		cr_expect_eq(out, MG_TMR_PROMOTING, "stored %s", mg_tmr_state_str(mirrored[i]));
+		/* any other desired state keeps what was stored */
+		cr_expect_not(mg_tmr_state_while_unknown(MG_TMR_ESTABLISHED, mirrored[i], &out));
+		cr_expect_not(mg_tmr_state_while_unknown(MG_TMR_REESTABLISHED, mirrored[i], &out));
+		cr_expect_not(mg_tmr_state_while_unknown(MG_TMR_NONE, mirrored[i], &out));
+	}
+	enum mg_tmr_state keep[] = {MG_TMR_NONE, MG_TMR_PROMOTED, MG_TMR_PROMOTING, MG_TMR_FAILED,
+				    MG_TMR_INVALID};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		cr_expect_not(mg_tmr_state_while_unknown(MG_TMR_PROMOTED, keep[i], &out), "stored %s",
+			      mg_tmr_state_str(keep[i]));
+}

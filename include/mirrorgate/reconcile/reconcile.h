@@ -65,6 +65,13 @@ const char *mg_tmr_invalid_reason(const mg_tmr *tmr);
 bool mg_tmr_current_state(enum mg_tmr_state desired, enum mg_mirror_status observed,
 			  enum mg_tmr_state *out);
 
+/* The state to report when ONTAP could not be read (H2: no guess from an error): the stored
+ * one, except that a TMR whose spec asks for promoted never keeps reading established,
+ * reestablished or their -ing forms: a promote may be half done (quiesced, broken) and the
+ * user must not read "mirrored" then. Returns false when the stored state is to be kept. */
+bool mg_tmr_state_while_unknown(enum mg_tmr_state desired, enum mg_tmr_state stored,
+				enum mg_tmr_state *out);
+
 /* What one reconcile pass does (3.5). */
 enum mg_tmr_action {
 	MG_ACT_NONE = 0,    /* desired state reached (or observe only): report, no ONTAP change */
