@@ -6,7 +6,7 @@ CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?= --output-on-failure
 
-.PHONY: all deps configure build run test test-asan test-valgrind lint bench clean
+.PHONY: all deps configure build run demo test test-asan test-valgrind lint bench clean
 
 all: build
 
@@ -21,8 +21,16 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The product running locally: the two-site lab (webhooks registered, reconcilers running)
+# until Ctrl-C.
 run: build
 	@sh scripts/run.sh $(BUILD)
+
+# The whole replication story on a lab of its own, non-interactively: plays
+# docs/disaster-recovery.md with the real kubectl, each command and its output; exits 0 only
+# when every step held.
+demo: build
+	@sh tests/runbook/run.sh $(BUILD) docs/disaster-recovery.md
 
 test: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -j $(JOBS)

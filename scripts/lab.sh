@@ -8,6 +8,9 @@
 # Usage:
 #   sh scripts/lab.sh start BUILD_DIR LAB_DIR   starts everything, returns once it is ready
 #   sh scripts/lab.sh stop LAB_DIR              stops what `start` started (by its pids)
+#   sh scripts/lab.sh site-down LAB_DIR a|b     cuts the site's storage off from its peer and
+#                                               stops (SIGSTOP) its reconciler
+#   sh scripts/lab.sh site-up LAB_DIR a|b       undoes it: the site comes back
 # `start` writes LAB_DIR/env (source it: KUBECONFIG with contexts site-a and site-b,
 # KUBECONFIG_A/B, ONTAP_SIM for the simulator's /__sim control API, METRICS_A/B), and
 # LAB_DIR/pids. Everything it makes stays under LAB_DIR.
@@ -171,6 +174,10 @@ stop() {
 	LAB=$1
 	[ -f "$LAB/pids" ] || return 0
 	# reverse order: reconcilers and webhooks before the API servers, ontap-sim last
+	# a stopped (site-down) process must run again to see its SIGTERM
+	for pid in $(awk '{print $1}' "$LAB/pids"); do
+		kill -s CONT "$pid" 2>/dev/null || true
+	done
 	for pid in $(awk '{p[NR] = $1} END {for (i = NR; i > 0; i--) print p[i]}' "$LAB/pids"); do
 		kill "$pid" 2>/dev/null || true
 	done
@@ -185,7 +192,25 @@ stop() {
 	rm -f "$LAB/pids"
 }
 
+# The disaster, for the runbook: site S's storage cut off from its peer (ontap-sim peer
+# fault) and its reconciler stopped (SIGSTOP: the process stays, as a site that is down and
+# comes back); `site-up` undoes both.
+site_fault() { # site_fault LAB a|b down|up
+	LAB=$1
+	. "$LAB/env"
+	reach=true
+	sig=CONT
+	[ "$3" = down ] && reach=false && sig=STOP
+	curl -fsS --cacert "$ONTAP_SIM_CA" -X POST "$ONTAP_SIM/clusters" \
+		-d "{\"cluster\":\"cluster-$2\",\"reachable\":$reach}" >/dev/null
+	pid=$(awk -v n="reconciler-$2" '$2 == n {print $1}' "$LAB/pids")
+	[ -n "$pid" ] || die "no reconciler-$2 in $LAB/pids"
+	kill -s "$sig" "$pid"
+}
+
 case "${1:-}" in
+site-down) [ $# -eq 3 ] || die "usage: lab.sh site-down LAB_DIR a|b"; site_fault "$2" "$3" down ;;
+site-up) [ $# -eq 3 ] || die "usage: lab.sh site-up LAB_DIR a|b"; site_fault "$2" "$3" up ;;
 start) [ $# -eq 3 ] || die "usage: lab.sh start BUILD_DIR LAB_DIR"; start "$2" "$3" ;;
 stop) [ $# -eq 2 ] || die "usage: lab.sh stop LAB_DIR"; stop "$2" ;;
 *) die "usage: lab.sh start BUILD_DIR LAB_DIR | lab.sh stop LAB_DIR" ;;
