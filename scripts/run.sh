@@ -35,7 +35,7 @@ Try, in another terminal (docs/disaster-recovery.md has every operation):
   kubectl --context site-a apply -f manifests/examples/primary/02-pvc.yaml   # namespace app
   kubectl --context site-a apply -f manifests/examples/primary/03-tmr-source.yaml
   kubectl --context site-a -n app get tmr -o yaml      # status from site A's reconciler
-  kubectl --context site-b apply -f manifests/examples/invalid/tmr-state.yaml  # refused by site B's webhook
+  kubectl --context site-b apply -f manifests/examples/invalid/tmr-remote-handle.yaml  # site B's webhook refuses it
   curl -s $METRICS_A | grep ^mirrorgate_
   make demo     # plays the whole replication story on a lab of its own
 
