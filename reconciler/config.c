@@ -7,6 +7,7 @@
 
 #include "mirrorgate/core/doc.h"
 #include "mirrorgate/util/err.h"
+#include "mirrorgate/util/file.h"
 #include "mirrorgate/util/log.h"
 #include "mirrorgate/util/tls.h"
 
@@ -117,18 +118,14 @@ out:
 	return rc;
 }
 
+static int parse_config(void *out, const char *text, size_t len, char *why, size_t why_len)
+{
+	return mg_config_parse(out, text, len, why, why_len);
+}
+
 int mg_config_load(mg_config *out, const char *path, char *why, size_t why_len)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int rc = mg_read_file(path, MAX_CONFIG_BYTES, &text, &len);
-	if (rc != 0) {
-		snprintf(why, why_len, "cannot read %s: %s", path, mg_strerror(rc));
-		return rc;
-	}
-	rc = mg_config_parse(out, text, len, why, why_len);
-	free(text);
-	return rc;
+	return mg_parse_file(path, MAX_CONFIG_BYTES, parse_config, out, why, why_len);
 }
 
 void mg_config_free(mg_config *cfg)
@@ -137,16 +134,6 @@ void mg_config_free(mg_config *cfg)
 		return;
 	free(cfg->backends);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-static void wipe_free(char *s)
-{
-	if (!s)
-		return;
-	volatile char *p = s;
-	while (*p)
-		*p++ = '\0';
-	free(s);
 }
 
 int mg_credentials_read(const char *path, char **username, char **password, char *why,
@@ -163,7 +150,7 @@ int mg_credentials_read(const char *path, char **username, char **password, char
 	mg_doc_list docs = {0};
 	mg_parse_error perr;
 	rc = mg_doc_parse_yaml(&docs, text, len, &perr);
-	wipe_free(text);
+	mg_free_secret(text);
 	if (rc != 0) {
 		/* the parser's message may quote the file: say where, not what */
 		snprintf(why, why_len, "credentials file %s is not YAML (line %d)", path, perr.line);
@@ -181,7 +168,7 @@ int mg_credentials_read(const char *path, char **username, char **password, char
 		*password = strdup(p->valuestring);
 		if (!*username || !*password) {
 			free(*username);
-			wipe_free(*password);
+			mg_free_secret(*password);
 			*username = *password = NULL;
 			rc = MG_ENOMEM;
 		}
@@ -212,7 +199,7 @@ static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long
 	if (rc != 0)
 		snprintf(why, why_len, "backend %s: ONTAP client: %s", bc->name, mg_strerror(rc));
 	free(user);
-	wipe_free(pass);
+	mg_free_secret(pass);
 	return rc;
 }
 

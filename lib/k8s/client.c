@@ -36,24 +36,16 @@ const mg_k8s_resource mg_k8s_res_secret = {"", "v1", "secrets", true};
 const mg_k8s_resource mg_k8s_res_vs = {"snapshot.storage.k8s.io", "v1", "volumesnapshots", true};
 const mg_k8s_resource mg_k8s_res_vsc = {"snapshot.storage.k8s.io", "v1", "volumesnapshotcontents", false};
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		memset(s, 0, strlen(s));
-		free(s);
-	}
-}
-
 void mg_k8s_client_free(mg_k8s_client *c)
 {
 	if (!c)
 		return;
 	free(c->cfg.server);
-	wipe_free(c->cfg.token);
+	mg_free_secret(c->cfg.token);
 	free(c->cfg.token_file);
 	free(c->cfg.ca_pem);
 	free(c->cfg.client_cert_pem);
-	wipe_free(c->cfg.client_key_pem);
+	mg_free_secret(c->cfg.client_key_pem);
 	free(c->cfg.namespace);
 	pthread_mutex_destroy(&c->token_lock);
 	free(c);
@@ -136,7 +128,7 @@ static int bearer_header(mg_k8s_client *c, char **out)
 				while (len > 0 && (tok[len - 1] == '\n' || tok[len - 1] == '\r' ||
 						   tok[len - 1] == ' '))
 					tok[--len] = '\0';
-				wipe_free(c->cfg.token);
+				mg_free_secret(c->cfg.token);
 				c->cfg.token = tok;
 				c->token_stat = st;
 				c->token_read = 1;
@@ -231,7 +223,7 @@ int mg_k8s__setup(mg_k8s_client *c, CURL *h, const char *path_query, const char 
 	rc = 0;
 out:
 	free(url);
-	wipe_free(auth);
+	mg_free_secret(auth);
 	return rc;
 }
 

@@ -179,6 +179,7 @@ typedef struct ksim_resp {
 	struct MHD_Response *stream; /* a ready response (watch) instead of body */
 } ksim_resp;
 
+/* resp.c: the answers every handler writes. */
 const char *ksim_query(const ksim_req *rq, const char *key);
 /* A metav1.Status body. */
 void ksim_resp_status(ksim_resp *rs, int code, const char *reason, const char *fmt, ...)
@@ -199,6 +200,7 @@ void ksim_api(ksim_req *rq, ksim_resp *rs);
 void ksim_watch(ksim_req *rq, ksim_resp *rs, const ksim_res *r, const char *ns);
 /* Writes the snapshot file when configured (caller holds the store lock). */
 void ksim_snapshot(ksim_server *srv);
+/* meta.c: what the API server stamps on a new object. */
 char *ksim_new_uid(ksim_server *srv);
 void ksim_now(char *buf, size_t len);
 

@@ -20,6 +20,7 @@
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/core/names.h"
 #include "mirrorgate/util/strbuf.h"
+#include "mirrorgate/util/file.h"
 #include "mirrorgate/util/tls.h"
 #include "prov.h"
 
@@ -232,18 +233,14 @@ out:
 	return rc;
 }
 
+static int parse_config(void *out, const char *text, size_t len, char *why, size_t why_len)
+{
+	return ksim_prov_config_parse(out, text, len, why, why_len);
+}
+
 int ksim_prov_config_load(ksim_prov_config *out, const char *path, char *why, size_t why_len)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int rc = mg_read_file(path, PROV_MAX_FILE, &text, &len);
-	if (rc != 0) {
-		snprintf(why, why_len, "cannot read %s: %s", path, strerror(errno));
-		return rc;
-	}
-	rc = ksim_prov_config_parse(out, text, len, why, why_len);
-	free(text);
-	return rc;
+	return mg_parse_file(path, PROV_MAX_FILE, parse_config, out, why, why_len);
 }
 
 void ksim_prov_config_free(ksim_prov_config *cfg)
@@ -251,11 +248,7 @@ void ksim_prov_config_free(ksim_prov_config *cfg)
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < cfg->nbackends; i++) {
-		char *pw = cfg->backends[i].password;
-		if (pw) {
-			memset(pw, 0, strlen(pw));
-			free(pw);
-		}
+		mg_free_secret(cfg->backends[i].password);
 	}
 	free(cfg->backends);
 	memset(cfg, 0, sizeof(*cfg));

@@ -28,10 +28,7 @@ int mg_tls_check_pair(const char *cert_pem, const char *key_pem);
 
 void mg_pem_pair_free(mg_pem_pair *pair);
 
-/* Reads a whole file (at most max_bytes) into a NUL-terminated buffer. */
-int mg_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len);
-/* Writes a file atomically (temp file + rename) with the given mode, as a Secret volume
- * update does, so readers never see half a file. */
-int mg_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode);
+/* Certificates are files: mg_read_file and mg_write_file_atomic live in file.h. */
+#include "mirrorgate/util/file.h"
 
 #endif
