@@ -169,3 +169,29 @@ int mg_mirror_release(const mg_mirror_target *t, mg_ontap_error *err)
 	mg_ontap_relationship_list_free(&list);
 	return rc;
 }
+
+int mg_mirror_release_stale_reverse(const mg_mirror_target *t, const char *remote,
+				    int *released, mg_ontap_error *err)
+{
+	*released = 0;
+	mg_ontap_relationship_list list = {0};
+	int rc = mg_ontap_relationship_list_destinations(t->backend->ontap, t->local_path, &list,
+							 err);
+	if (rc == MG_ENOTFOUND)
+		return 0;
+	for (size_t i = 0; rc == 0 && i < list.len; i++) {
+		if (strcmp(list.items[i].destination_path, remote) != 0)
+			continue;
+		rc = mg_ontap_relationship_delete(t->backend->ontap, list.items[i].uuid,
+						  MG_ONTAP_DELETE_SOURCE_INFO_ONLY, err);
+		if (rc == MG_ENOTFOUND) {
+			rc = 0;
+		} else if (rc == 0) {
+			(*released)++;
+			mg_info("removed the stale source-side record of the reversed relationship",
+				"source", t->local_path, "destination", remote, NULL);
+		}
+	}
+	mg_ontap_relationship_list_free(&list);
+	return rc;
+}

@@ -56,4 +56,14 @@ bool mg_mirror_err_transient(const mg_ontap_error *err);
  * source-side metadata (DELETE source_only); none is not an error. */
 int mg_mirror_release(const mg_mirror_target *t, mg_ontap_error *err);
 
+/* After this volume was reestablished as the destination of `remote` (the reverse of an
+ * earlier remote <- local relationship), the old relationship's source-side record on this
+ * volume is stale: its destination was broken off and deleted when `remote` was promoted,
+ * and a relationship local -> remote cannot be live while remote -> local is mirrored. It is
+ * removed with source_info_only, which keeps the common snapshots (research ontap.md 3.7.5),
+ * so that the source side never reports a split-brain from it later. *released counts the
+ * records removed. */
+int mg_mirror_release_stale_reverse(const mg_mirror_target *t, const char *remote,
+				    int *released, mg_ontap_error *err);
+
 #endif

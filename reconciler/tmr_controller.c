@@ -525,7 +525,9 @@ static void source_side(pass *p)
 			"other side's handle (this TMR with remoteVolumeHandle %s resyncs this volume "
 			"from %s; the TMR on the destination's cluster with remoteVolumeHandle %s "
 			"resyncs it from this volume). The side that is reestablished loses its "
-			"writes since the last common snapshot",
+			"writes since the last common snapshot. If replication was removed on "
+			"purpose, release it here: delete this TMR (it releases the source side) "
+			"and create it again",
 			MG_MSG_SPLIT_BRAIN, p->target.local_path, d->destination_path,
 			d->destination_path, d->destination_path, p->target.local_path);
 		p->extra_reason = MG_EVENT_REASON_SPLIT_BRAIN;
@@ -534,6 +536,27 @@ static void source_side(pass *p)
 			d->destination_path, NULL);
 	}
 	mg_ontap_relationship_list_free(&list);
+}
+
+/* A failback reversed the relationship: the old one's source-side record on this volume
+ * is removed (info only, snapshots kept), else this volume, promoted again later, would list
+ * a broken-off destination and report a split-brain that is not there. */
+static void release_stale_reverse(pass *p)
+{
+	if (!mg_rctx_may_act(p->c))
+		return;
+	mg_ontap_error err;
+	int n = 0;
+	int rc = mg_mirror_release_stale_reverse(&p->target, p->target.remote_path, &n, &err);
+	const char *ml[] = {"operation", "release-info", "outcome", rc == 0 ? "success" : "error",
+			    NULL};
+	if (n || rc)
+		mg_rmetrics_inc(p->c->metrics, "mirrorgate_ontap_calls_total", ml, 1);
+	if (rc != 0) {
+		mg_warn("could not remove the stale source-side record of the reversed relationship",
+			"tmr", p->name, "namespace", p->ns, "error", err.message, NULL);
+		retry(p, "stale source record: %s", err.message);
+	}
 }
 
 static int resolve(pass *p, bool *resolved)
@@ -751,6 +774,8 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 					 p.target.remote_path, "destination", name);
 		if (prc != 0)
 			retry(&p, "PVC protection: %s", mg_strerror(prc));
+		if (p.state == MG_TMR_REESTABLISHED)
+			release_stale_reverse(&p);
 	}
 	if (p.state_known && p.state == MG_TMR_PROMOTED && p.desired == MG_TMR_PROMOTED)
 		source_side(&p);

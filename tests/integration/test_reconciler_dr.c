@@ -20,6 +20,7 @@
 #include "mirrorgate/reconcile/status.h"
 #include "reconciler_env.h"
 #include "pvc_protect.h"
+#include "rmetrics.h"
 #include "tmr_controller.h"
 
 static rec_env E;
@@ -98,8 +99,21 @@ Test(reconciler_dr, unplanned_failover_with_the_source_unreachable_forces_the_br
 	(void)before;
 	cut_off_site_a();
 	promote_spec();
+	mg_rmetrics *metrics = NULL;
+	cr_assert_eq(mg_rmetrics_new(&metrics), 0);
+	E.ctx_b.metrics = metrics;
 	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0,
 		     "never promoted: %s", cond("mirror", "message"));
+	E.ctx_b.metrics = NULL;
+	char *text = NULL;
+	cr_assert_eq(mg_rmetrics_render(metrics, &text), 0);
+	cr_expect(strstr(text, "mirrorgate_ontap_calls_total{operation=\"break\",outcome=\"error\"} "
+			       "1") &&
+			  strstr(text, "mirrorgate_ontap_calls_total{operation=\"break-forced\","
+				       "outcome=\"success\"} 1"),
+		  "%s", text);
+	free(text);
+	mg_rmetrics_free(metrics);
 	cr_expect_eq(forced_breaks(), 1, "exactly one forced break");
 	/* the unforced attempt came first and was refused with 262224 */
 	cr_expect_geq(rec_env_requests_with_body(&E, "PATCH", "relationships/", "broken_off"), 2);
@@ -296,5 +310,125 @@ Test(reconciler_dr, status_never_reads_established_in_the_middle_of_a_promote)
 	}
 	cr_expect_str_eq(cond("mirror", "state"), "promoted", "%s", cond("mirror", "message"));
 	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0));
+	assert_no_loss();
+}
+
+static void patch_tmr(const char *tmr, const char *json)
+{
+	rec_env_patch_spec(&E, "app", tmr, json);
+}
+
+static int destinations_of(mg_ontap_client *c, const char *source)
+{
+	mg_ontap_relationship_list l = {0};
+	mg_ontap_error err;
+	int rc = mg_ontap_relationship_list_destinations(c, source, &l, &err);
+	cr_assert(rc == 0 || rc == MG_ENOTFOUND, "%s", err.message);
+	int n = (int)l.len;
+	mg_ontap_relationship_list_free(&l);
+	return n;
+}
+
+/* The whole cycle after an unplanned failover: A comes back (split-brain), A gives up its
+ * writes (reestablished from B: the ledger holds exactly A's unreplicated write), then a
+ * planned failback makes A the source again and B its destination. The reversed
+ * relationships' stale source-side records are removed (info only), so A, promoted again,
+ * reports no split-brain; every step's history admits the next. */
+Test(reconciler_dr, failback_both_ways_after_a_split_brain_leaves_no_stale_record)
+{
+	establish();
+	cut_off_site_a();
+	promote_spec();
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "promoted", 10, 1000), 0);
+	long lost = rec_env_write(&E, 0, "svm-a:vol_src"); /* A kept writing, unreplicated */
+	rec_env_write(&E, 1, "svm-b:vol_dst");
+	rec_env_clear_faults(&E);
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect(strstr(cond("source", "message"), MG_MSG_SPLIT_BRAIN), "%s",
+		  cond("source", "message"));
+	/* A gives up its writes: reestablished from B */
+	patch_tmr("source", "{\"spec\":{\"state\":\"reestablished\",\"volumeMappings\":[{"
+			    "\"localPVCName\":\"src\",\"remoteVolumeHandle\":\"svm-b:vol_dst\"}]}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "reestablished", 30, 1000),
+		     0, "A never reestablished: %s", cond("source", "message"));
+	cr_expect_str_eq(rec_env_volume_type(&E, 0, "vol_src"), "dp");
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 0,
+		     "the old A -> B source record was removed");
+	char *text = NULL;
+	cr_expect_eq(rec_env_ledger(&E, &text), 1, "exactly A's unreplicated write: %s", text);
+	char want[64];
+	snprintf(want, sizeof(want), "\"generation\":%ld", lost);
+	cr_expect(text && strstr(text, want) && strstr(text, "svm-a:vol_src"), "%s", text);
+	free(text);
+	/* B, still promoted, now feeds A: it records A as its destination, no split-brain */
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
+	cr_expect_str_eq(cond("mirror", "state"), "promoted");
+	cr_expect_eq(rec_env_events(&E, "app", "mirror", MG_EVENT_REASON_SPLIT_BRAIN), 0);
+	bool fin = false;
+	char *h = pvc_history("data", &fin);
+	cr_expect(h && strstr(h, "\"role\":\"source\""), "%s", h ? h : "(none)");
+	free(h);
+	/* planned failback: A promoted, then B reestablished from A */
+	patch_tmr("source", "{\"spec\":{\"state\":\"promoted\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 20, 1000), 0);
+	patch_tmr("mirror", "{\"spec\":{\"state\":\"reestablished\"}}");
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_b, "app", "mirror", "reestablished", 30, 1000),
+		     0, "B never reestablished: %s", cond("mirror", "message"));
+	cr_expect_eq(destinations_of(E.cb, "svm-b:vol_dst"), 0,
+		     "the B -> A source record was removed");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_str_eq(cond("source", "state"), "promoted");
+	cr_expect_str_eq(cond("source", "message"), "", "no split-brain from a stale record");
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 1);
+	/* the ledger: still only A's write (B's resync discarded nothing unreplicated) */
+	cr_expect_eq(rec_env_ledger(&E, &text), 1, "%s", text);
+	free(text);
+}
+
+/* Deleting the protected source PVC: the finalizer keeps it until the PVC controller has
+ * released the source-side metadata on ONTAP (source_only); only then does it go (and with
+ * it, through the provisioner, the volume). B's copy and relationship are untouched. */
+Test(reconciler_dr, deleting_the_source_pvc_releases_the_source_side_first)
+{
+	establish();
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	bool fin = false;
+	free(pvc_history("src", &fin));
+	cr_assert(fin, "source PVC not protected");
+	cr_assert_eq(destinations_of(E.ca, "svm-a:vol_src"), 1);
+	rec_env_delete(&E, &mg_k8s_res_pvc, "app", "src");
+	cJSON *o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "src");
+	cr_expect_not_null(o, "the finalizer holds the PVC until the release");
+	cJSON_Delete(o);
+	mg_rec_result res;
+	cr_assert_eq(mg_pvc_reconcile(&E.ctx_a, "app", "src", &res), 0);
+	cr_expect_eq(res.outcome, MG_REC_FORGET, "%s", res.reason);
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 0, "source side released");
+	o = rec_env_get(&E, &mg_k8s_res_pvc, "app", "src");
+	cr_expect_null(o, "the PVC went after the release");
+	cJSON_Delete(o);
+	char st[32];
+	cr_expect(rec_env_relationship(&E, "svm-b:vol_dst", st, sizeof(st)));
+	assert_no_loss();
+}
+
+/* Replication removed on purpose (B's TMR deleted: promoted first): A's TMR reports the
+ * split-brain, and the way out its message names (delete and recreate A's TMR, which
+ * releases the source side) ends it. Nothing is lost. */
+Test(reconciler_dr, removed_replication_is_released_by_recreating_the_source_tmr)
+{
+	establish();
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "mirror");
+	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_b, "app", "mirror", 20, 1000), 0);
+	cr_expect_str_eq(rec_env_volume_type(&E, 1, "vol_dst"), "rw");
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	const char *msg = cond("source", "message");
+	cr_expect(strstr(msg, MG_MSG_SPLIT_BRAIN) && strstr(msg, "delete this TMR"), "%s", msg);
+	rec_env_delete(&E, &mg_k8s_res_tmr, "app", "source");
+	cr_assert_gt(rec_env_tmr_until_gone(&E, &E.ctx_a, "app", "source", 10, 1000), 0);
+	cr_expect_eq(destinations_of(E.ca, "svm-a:vol_src"), 0, "source side released");
+	rec_env_create(&E, &mg_k8s_res_tmr, "app", SOURCE);
+	cr_assert_gt(rec_env_tmr_until(&E, &E.ctx_a, "app", "source", "promoted", 5, 1000), 0);
+	cr_expect_str_eq(cond("source", "message"), "");
 	assert_no_loss();
 }
