@@ -259,20 +259,32 @@ static int break_with_force(pass *p, const mg_ontap_relationship *rel, mg_step_a
 	return 0;
 }
 
-/* The promoted status of a TMR whose break was forced keeps saying so (until the state
- * changes): a later pass does not know it, the stored message does. */
-static void keep_forced_note(pass *p)
+static bool starts_with(const char *s, const char *prefix)
 {
-	if (p->forced_note[0]) {
-		set_msg(p, "%s", p->forced_note);
-		return;
-	}
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Keeps the stored message when it starts with `prefix` and the stored state is promoted or
+ * promoting: what an earlier pass learnt (a forced break, a split-brain) and this pass
+ * cannot see again. */
+static void keep_stored(pass *p, const char *prefix)
+{
 	const mg_tmr_condition *old = p->tmr.has_condition ? &p->tmr.condition : NULL;
 	const char *msg = old ? nz(old->message) : "";
 	enum mg_tmr_state st = mg_tmr_state_parse(old ? old->state : NULL);
-	if ((st == MG_TMR_PROMOTED || st == MG_TMR_PROMOTING) &&
-	    strncmp(msg, MG_MSG_FORCED_PROMOTE, strlen(MG_MSG_FORCED_PROMOTE)) == 0)
+	if ((st == MG_TMR_PROMOTED || st == MG_TMR_PROMOTING) && starts_with(msg, prefix))
 		set_msg(p, "%s", msg);
+}
+
+/* The promoted status of a TMR whose break was forced keeps saying so while it stays
+ * promoted (until the old source has become its mirror, see source_side): a later pass does
+ * not know it, the stored message does. */
+static void keep_forced_note(pass *p)
+{
+	if (p->forced_note[0])
+		set_msg(p, "%s", p->forced_note);
+	else
+		keep_stored(p, MG_MSG_FORCED_PROMOTE);
 }
 
 /* ONTAP could not be read: the stored state stays (H2), except that a TMR being promoted
@@ -501,10 +513,13 @@ static void source_side(pass *p)
 	int rc = mg_ontap_relationship_list_destinations(p->target.backend->ontap,
 							 p->target.local_path, &list, &err);
 	if (rc != 0) {
-		if (rc != MG_ENOTFOUND)
+		if (rc != MG_ENOTFOUND) {
 			mg_warn("could not list the SnapMirror destinations of the source volume",
 				"tmr", p->name, "namespace", p->ns, "volume", p->target.local_path,
 				"error", err.message, NULL);
+			if (!p->message[0])
+				keep_stored(p, MG_MSG_SPLIT_BRAIN); /* unknown is not resolved */
+		}
 		return;
 	}
 	for (size_t i = 0; i < list.len; i++) {
@@ -515,6 +530,11 @@ static void source_side(pass *p)
 					 "source", p->name);
 		if (prc != 0)
 			retry(p, "PVC protection (source): %s", mg_strerror(prc));
+		bool mirrored = strcmp(d->state, "snapmirrored") == 0 ||
+				strcmp(d->state, "in_sync") == 0;
+		if (mirrored && strcmp(d->destination_path, p->target.remote_path) == 0 &&
+		    starts_with(p->message, MG_MSG_FORCED_PROMOTE))
+			p->message[0] = '\0'; /* the old source is this volume's mirror now */
 		if (!mg_destination_promoted(d) || p->message[0])
 			continue;
 		set_msg(p,

@@ -220,7 +220,9 @@ static int rules_history(struct mg_rule_ctx *c, struct tmr_facts *f)
 				 "PVC \"%s\" has no record of a SnapMirror relationship with \"%s\" "
 				 "(in this TridentMirrorRelationship's status or the PVC's %s "
 				 "annotation); a resync would overwrite it with unrelated data: use "
-				 "\"established\" for a new mirror",
+				 "\"established\" for a new mirror (after a failover, on the old "
+				 "source: mirrorgate-reconciler records the relationship once this "
+				 "TMR, state promoted, has seen it in ONTAP)",
 				 f->local, f->remote, MG_ANN_REPLICATION_HISTORY);
 	}
 	if (before)

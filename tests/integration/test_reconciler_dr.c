@@ -252,6 +252,15 @@ Test(reconciler_dr, returning_source_reports_the_split_brain)
 	/* said once: another pass writes no status and emits no second Event */
 	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
 	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 1);
+	/* a failed source-side read does not make it look resolved */
+	rec_env_fault(&E, "{\"type\":\"request\",\"cluster\":\"cluster-a\",\"method\":\"GET\","
+			  "\"path\":\"/api/snapmirror/relationships*\",\"count\":1,\"status\":500,"
+			  "\"code\":\"8\",\"message\":\"internal error\"}");
+	rec_env_pass(&E, &E.ctx_a, "app", "source");
+	cr_expect(strstr(cond("source", "message"), MG_MSG_SPLIT_BRAIN), "%s",
+		  cond("source", "message"));
+	cr_expect_eq(rec_env_pass(&E, &E.ctx_a, "app", "source"), MG_REC_DONE);
+	cr_expect_eq(rec_env_events(&E, "app", "source", MG_EVENT_REASON_SPLIT_BRAIN), 1);
 	cr_expect_eq(rec_env_mutations(&E), before, "reporting changes nothing on ONTAP");
 	/* the history that admits A's failback (reestablished from B) is there */
 	bool fin = false;
@@ -363,6 +372,8 @@ Test(reconciler_dr, failback_both_ways_after_a_split_brain_leaves_no_stale_recor
 	/* B, still promoted, now feeds A: it records A as its destination, no split-brain */
 	cr_expect_eq(rec_env_pass(&E, &E.ctx_b, "app", "mirror"), MG_REC_DONE);
 	cr_expect_str_eq(cond("mirror", "state"), "promoted");
+	cr_expect_str_eq(cond("mirror", "message"), "",
+			 "the forced-break note is resolved once the old source is B's mirror");
 	cr_expect_eq(rec_env_events(&E, "app", "mirror", MG_EVENT_REASON_SPLIT_BRAIN), 0);
 	bool fin = false;
 	char *h = pvc_history("data", &fin);

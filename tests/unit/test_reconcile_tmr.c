@@ -523,3 +523,26 @@ Test(reconcile_tmr, unknown_read_while_promoting_never_reads_established)
 		cr_expect_not(mg_tmr_state_while_unknown(MG_TMR_PROMOTED, keep[i], &out), "stored %s",
 			      mg_tmr_state_str(keep[i]));
 }
+
+/* Whatever the spec asks, ONTAP in the middle of a promote (quiesced, a break or quiesce in
+ * progress, broken off not yet deleted) is never reported as established or
+ * reestablished. */
+Test(reconcile_tmr, mid_promote_observations_never_report_mirrored)
+{
+	mg_ontap_relationship mid[] = {
+		rel("paused", "success", true),     rel("snapmirrored", "quiescing", true),
+		rel("snapmirrored", "breaking", true), rel("paused", "breaking", true),
+		rel("broken_off", "success", true),  rel("broken_off", "aborted", true),
+	};
+	enum mg_tmr_state desired[] = {MG_TMR_NONE, MG_TMR_ESTABLISHED, MG_TMR_REESTABLISHED,
+				       MG_TMR_PROMOTED};
+	for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++) {
+		enum mg_mirror_status obs = mg_mirror_status_of(&mid[i]);
+		for (size_t j = 0; j < sizeof(desired) / sizeof(desired[0]); j++) {
+			mg_tmr_decision d = mg_tmr_decide(desired[j], true, obs);
+			cr_expect(d.report != MG_TMR_ESTABLISHED && d.report != MG_TMR_REESTABLISHED,
+				  "%s/%s desired %s reports %s", mid[i].state, mid[i].transfer_state,
+				  mg_tmr_state_str(desired[j]), mg_tmr_state_str(d.report));
+		}
+	}
+}

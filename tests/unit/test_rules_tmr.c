@@ -346,7 +346,8 @@ Test(rules_tmr, reestablish_needs_history)
 		   "SnapMirror relationship with \"svm_a:trident_pvc_1\" (in this "
 		   "TridentMirrorRelationship's status or the PVC's mirrorgate.io/replication-history "
 		   "annotation); a resync would overwrite it with unrelated data: use \"established\" "
-		   "for a new mirror",
+		   "for a new mirror (after a failover, on the old source: mirrorgate-reconciler "
+		   "records the relationship once this TMR, state promoted, has seen it in ONTAP)",
 		 NULL, "TMR-REESTABLISH-HISTORY", NULL},
 		{"reestablished with a different remote than the history", NULL,
 		 REESTABLISHED("svm_a:trident_pvc_9"), NULL, PVC_HISTORY("svm_a:trident_pvc_1"), TOPO,
@@ -354,7 +355,8 @@ Test(rules_tmr, reestablish_needs_history)
 		   "SnapMirror relationship with \"svm_a:trident_pvc_9\" (in this "
 		   "TridentMirrorRelationship's status or the PVC's mirrorgate.io/replication-history "
 		   "annotation); a resync would overwrite it with unrelated data: use \"established\" "
-		   "for a new mirror",
+		   "for a new mirror (after a failover, on the old source: mirrorgate-reconciler "
+		   "records the relationship once this TMR, state promoted, has seen it in ONTAP)",
 		 NULL, NULL, NULL},
 		{"reestablished with history on the PVC: allowed, with a warning", NULL,
 		 REESTABLISHED("svm_a:trident_pvc_1"), NULL, PVC_HISTORY("svm_a:trident_pvc_1"), TOPO,
@@ -384,7 +386,8 @@ Test(rules_tmr, reestablish_needs_history)
 		   "SnapMirror relationship with \"svm_a:trident_pvc_1\" (in this "
 		   "TridentMirrorRelationship's status or the PVC's mirrorgate.io/replication-history "
 		   "annotation); a resync would overwrite it with unrelated data: use \"established\" "
-		   "for a new mirror",
+		   "for a new mirror (after a failover, on the old source: mirrorgate-reconciler "
+		   "records the relationship once this TMR, state promoted, has seen it in ONTAP)",
 		 "PVC \"data\" has a malformed mirrorgate.io/replication-history annotation; it is "
 		 "ignored\n",
 		 "TMR-REESTABLISH-HISTORY TMR-HISTORY", NULL},
@@ -435,7 +438,8 @@ Test(rules_tmr, failback_is_admitted_in_both_directions)
 		   "SnapMirror relationship with \"svm_a:trident_pvc_1\" (in this "
 		   "TridentMirrorRelationship's status or the PVC's mirrorgate.io/replication-history "
 		   "annotation); a resync would overwrite it with unrelated data: use \"established\" "
-		   "for a new mirror",
+		   "for a new mirror (after a failover, on the old source: mirrorgate-reconciler "
+		   "records the relationship once this TMR, state promoted, has seen it in ONTAP)",
 		 NULL, "TMR-REESTABLISH-HISTORY", NULL},
 		{0},
 	};
