@@ -7,3 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 sh "$HERE/webhook/run.sh" "$BUILD"
 echo
 sh "$HERE/webhook/soak.sh" "$BUILD" 100000
+echo
+sh "$HERE/reconciler/run.sh" "$BUILD"
+echo
+sh "$HERE/hostile/run.sh" "$BUILD"

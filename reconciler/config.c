@@ -1,3 +1,4 @@
+#include "fence.h"
 #include "config.h"
 
 #include <stdio.h>
@@ -183,7 +184,7 @@ int mg_credentials_read(const char *path, char **username, char **password, char
 }
 
 static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long timeout_ms,
-			char *why, size_t why_len)
+			mg_fence *fence, char *why, size_t why_len)
 {
 	char *user = NULL, *pass = NULL;
 	int rc = mg_credentials_read(bc->credentials_file, &user, &pass, why, why_len);
@@ -195,6 +196,13 @@ static int build_client(mg_ontap_client **out, const mg_backend_config *bc, long
 	oc.username = user;
 	oc.password = pass;
 	oc.timeout_ms = timeout_ms;
+	if (fence) {
+		oc.may_write = mg_fence_may_write;
+		oc.may_write_ctx = fence;
+	}
+	/* ONTAP waits for each job itself, so a worker neither polls nor sleeps for the usual
+	 * quick job; short, so a stuck job holds a worker only briefly before polling. */
+	oc.return_timeout_s = 5;
 	rc = mg_ontap_client_new(out, &oc);
 	if (rc != 0)
 		snprintf(why, why_len, "backend %s: ONTAP client: %s", bc->name, mg_strerror(rc));
@@ -214,11 +222,18 @@ static struct timespec mtime_of(const char *path)
 
 int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why_len)
 {
+	return mg_backends_init_fenced(b, cfg, NULL, 30000, why, why_len);
+}
+
+int mg_backends_init_fenced(mg_backends *b, const mg_config *cfg, mg_fence *fence,
+			    long timeout_ms, char *why, size_t why_len)
+{
 	memset(b, 0, sizeof(*b));
 	int rc = MG_ENOMEM;
 	if (pthread_rwlock_init(&b->lock, NULL) != 0)
 		return MG_ENOMEM;
-	b->timeout_ms = 30000;
+	b->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	b->fence = fence;
 	b->items = calloc(cfg->nbackends, sizeof(*b->items));
 	b->cred_mtime = calloc(cfg->nbackends, sizeof(*b->cred_mtime));
 	b->cfg.backends = calloc(cfg->nbackends, sizeof(*b->cfg.backends));
@@ -234,7 +249,7 @@ int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why
 		snprintf(it->policy, sizeof(it->policy), "%s", bc->policy);
 		snprintf(it->schedule, sizeof(it->schedule), "%s", bc->schedule);
 		b->cred_mtime[i] = mtime_of(bc->credentials_file);
-		rc = build_client(&it->ontap, bc, b->timeout_ms, why, why_len);
+		rc = build_client(&it->ontap, bc, b->timeout_ms, b->fence, why, why_len);
 		if (rc != 0)
 			goto out;
 		b->len = i + 1;
@@ -256,7 +271,7 @@ int mg_backends_refresh(mg_backends *b)
 			continue;
 		char why[512];
 		mg_ontap_client *fresh = NULL;
-		if (build_client(&fresh, bc, b->timeout_ms, why, sizeof(why)) != 0) {
+		if (build_client(&fresh, bc, b->timeout_ms, b->fence, why, sizeof(why)) != 0) {
 			mg_warn("credentials changed but are unusable; keeping the old ones", "backend",
 				bc->name, "why", why, NULL);
 			continue;

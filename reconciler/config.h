@@ -51,10 +51,16 @@ typedef struct mg_backends {
 	mg_config cfg;
 	struct timespec *cred_mtime; /* per backend, to notice rotations */
 	long timeout_ms;
+	struct mg_fence *fence; /* may_write of every client; NULL: unfenced */
 } mg_backends;
 
 /* Builds a client per backend. MG_EPARSE/MG_EIO with `why` when credentials are unreadable. */
 int mg_backends_init(mg_backends *b, const mg_config *cfg, char *why, size_t why_len);
+/* The same with every write fenced by `fence` (fence.h) and requests timing out after
+ * timeout_ms (already capped with mg_fence_write_timeout_ms). */
+struct mg_fence;
+int mg_backends_init_fenced(mg_backends *b, const mg_config *cfg, struct mg_fence *fence,
+			    long timeout_ms, char *why, size_t why_len);
 /* Re-reads credentials files that changed; a file that cannot be read keeps the old client.
  * Returns how many clients were rebuilt. */
 int mg_backends_refresh(mg_backends *b);

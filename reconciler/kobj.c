@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "mirrorgate/util/err.h"
+#include "kcache.h"
 #include "mirrorgate/util/log.h"
 
 const char *mg_kobj_str(const cJSON *obj, const char *a, const char *b)
@@ -13,12 +15,25 @@ const char *mg_kobj_str(const cJSON *obj, const char *a, const char *b)
 	return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
+int mg_kobj_get(cJSON **out, const mg_rctx *c, const mg_k8s_resource *r, const char *ns,
+		const char *name, mg_k8s_status *st)
+{
+	return mg_kcache_get(out, c->cache, c->kube, r, ns, name, st);
+}
+
+void mg_kobj_wrote(const mg_rctx *c, const mg_k8s_resource *r, const cJSON *obj)
+{
+	mg_kcache_wrote(c->cache, r, mg_kobj_str(obj, "metadata", "namespace"),
+			mg_kobj_str(obj, "metadata", "name"),
+			mg_kobj_str(obj, "metadata", "resourceVersion"));
+}
+
 bool mg_kobj_open(cJSON **obj, const mg_rctx *c, const mg_k8s_resource *r, const char *ns,
 		  const char *name, const char *what, mg_rec_result *res)
 {
 	*obj = NULL;
 	mg_k8s_status st;
-	int rc = mg_k8s_get(obj, c->kube, r, ns, name, &st);
+	int rc = mg_kobj_get(obj, c, r, ns, name, &st);
 	if (rc == 0)
 		return true;
 	cJSON_Delete(*obj);
@@ -35,7 +50,7 @@ long long mg_kobj_generation(const cJSON *obj)
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const cJSON *g = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "generation")
 					    : NULL;
-	return cJSON_IsNumber(g) ? (long long)g->valuedouble : 0;
+	return mg_json_ll_or(g, 0);
 }
 
 bool mg_kobj_has_finalizer(const cJSON *obj, const char *finalizer)
@@ -97,6 +112,7 @@ int mg_kobj_set_finalizer(cJSON **updated, const mg_rctx *c, const mg_k8s_resour
 	mg_k8s_status st;
 	cJSON *out_obj = NULL;
 	rc = mg_k8s_update(&out_obj, c->kube, res, ns, copy, &st);
+	mg_kobj_wrote(c, res, obj);
 	if (rc == MG_ENOTFOUND && !present)
 		rc = 0; /* removing our finalizer let the API server delete it: done */
 	if (updated)
@@ -129,6 +145,7 @@ int mg_kobj_write_status(cJSON **updated, const mg_rctx *c, const mg_k8s_resourc
 	cJSON *out_obj = NULL;
 	int rc = status_subresource ? mg_k8s_update_status(&out_obj, c->kube, res, ns, copy, &st)
 				    : mg_k8s_update(&out_obj, c->kube, res, ns, copy, &st);
+	mg_kobj_wrote(c, res, obj);
 	cJSON_Delete(copy);
 	if (updated)
 		*updated = out_obj;

@@ -15,6 +15,14 @@ long long mg_kobj_generation(const cJSON *obj);
 bool mg_kobj_has_finalizer(const cJSON *obj, const char *finalizer);
 bool mg_kobj_deleting(const cJSON *obj);
 
+/* A copy of an object (caller frees) from the informer cache when it can be trusted, from
+ * the API server otherwise (kcache.h). */
+int mg_kobj_get(cJSON **out, const mg_rctx *c, const mg_k8s_resource *r, const char *ns,
+		const char *name, mg_k8s_status *st);
+/* Records that obj was just written (or a write was attempted) from its resourceVersion:
+ * the next read of it goes to the API server unless the cache has moved on. */
+void mg_kobj_wrote(const mg_rctx *c, const mg_k8s_resource *r, const cJSON *obj);
+
 /* The opening of every controller's pass: reads the object to reconcile. true with *obj set
  * (caller frees) when there is one to work on; false when the pass is already over, with
  * res filled: the object is gone (FORGET) or could not be read (RETRY, with `what` in the

@@ -192,6 +192,16 @@ bool mg_leader_is_leader(mg_leader *l)
 	return yes;
 }
 
+uint64_t mg_leader_time_left_ms(mg_leader *l)
+{
+	pthread_mutex_lock(&l->mu);
+	uint64_t since = now_ms(l) - l->last_renew, left = 0;
+	if (l->leading && since < l->opts.renew_deadline_ms)
+		left = l->opts.renew_deadline_ms - since;
+	pthread_mutex_unlock(&l->mu);
+	return left;
+}
+
 int mg_leader_release(mg_leader *l)
 {
 	pthread_mutex_lock(&l->mu);

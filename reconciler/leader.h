@@ -70,6 +70,10 @@ void mg_leader_free(mg_leader *l);
 bool mg_leader_tick(mg_leader *l);
 /* True only while we hold the lease and renewed it within the renew deadline. */
 bool mg_leader_is_leader(mg_leader *l);
+/* How long we are still sure to lead: the time left before the renew deadline counted from
+ * our last renewal, 0 when not leading. The fence (fence.h) compares it with a write's
+ * timeout. */
+uint64_t mg_leader_time_left_ms(mg_leader *l);
 /* Gives the lease up at once (holder "", duration 1 s), as client-go's ReleaseOnCancel. */
 int mg_leader_release(mg_leader *l);
 /* The holder we last saw ("" when none). Copies into buf. */

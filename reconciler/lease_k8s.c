@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "mirrorgate/util/err.h"
 
 static void copy_str(char *dst, size_t cap, const cJSON *obj, const char *key)
@@ -14,7 +15,8 @@ static void copy_str(char *dst, size_t cap, const cJSON *obj, const char *key)
 static long get_long(const cJSON *obj, const char *key)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+	/* Kubernetes stores both as int32: anything else reads as absent. */
+	return (long)mg_json_ll_or(n, 0);
 }
 
 static int lk_get(void *ctx, mg_lease_record *out, char *rv, size_t rv_len)

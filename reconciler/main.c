@@ -9,6 +9,7 @@
 #include "config.h"
 #include "flags.h"
 #include "health.h"
+#include "fence.h"
 #include "manager.h"
 #include "rmetrics.h"
 #include "mirrorgate/util/err.h"
@@ -56,7 +57,13 @@ int main(int argc, char **argv)
 		mg_error("bad configuration", "file", f.config, "why", why, NULL);
 		goto out;
 	}
-	if (mg_backends_init(&backends, &cfg, why, sizeof(why)) != 0) {
+	/* Every ONTAP write is fenced by the lease, and no request may outlast the time a
+	 * freshly renewed leader is sure to lead (fence.h). */
+	static mg_fence fence;
+	long ontap_timeout = f.leader_elect ? mg_fence_write_timeout_ms(30000, f.renew_ms, f.retry_ms)
+					    : 30000;
+	if (mg_backends_init_fenced(&backends, &cfg, f.leader_elect ? &fence : NULL, ontap_timeout,
+				    why, sizeof(why)) != 0) {
 		mg_error("cannot set up the ONTAP backends", "why", why, NULL);
 		goto out;
 	}
@@ -96,11 +103,20 @@ int main(int argc, char **argv)
 		.leader_elect = f.leader_elect,
 		.leader = {.identity = identity, .lease_duration_ms = f.lease_ms,
 			   .renew_deadline_ms = f.renew_ms, .retry_period_ms = f.retry_ms},
+		.fence = f.leader_elect ? &fence : NULL,
 		.lease_ns = f.lease_ns,
 		.lease_name = f.lease_name,
 		.topology_ms = f.topology_ms,
 		.watch_timeout_s = (long)(f.watch_timeout_ms / 1000),
 	};
+	/* bench/reconciler's baseline, never for production: every read a GET and every
+	 * request a new connection, as Trident's controller and this reconciler once did. */
+	const char *baseline = getenv("MG_BENCH_BASELINE");
+	if (baseline && strcmp(baseline, "1") == 0) {
+		mo.no_cache = true;
+		mg_k8s_client_set_reuse(kube, false);
+		mg_warn("MG_BENCH_BASELINE=1: no cache, no connection reuse (benchmark only)", NULL);
+	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -1,3 +1,4 @@
+#include "fence.h"
 #include "manager.h"
 
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kcache.h"
 #include "lease_k8s.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/k8s/informer.h"
@@ -26,6 +28,9 @@ struct mg_manager {
 	mg_informer *tmr_inf, *tamu_inf, *tsi_inf, *pvc_inf;
 	/* VolumeSnapshots and their contents: only to wake the TSIs that wait for them */
 	mg_informer *vs_inf, *vsc_inf;
+	/* PersistentVolumes: only read (a TMR's and a TSI's volume), never reconciled */
+	mg_informer *pv_inf;
+	mg_kcache *cache; /* the passes read through it instead of GETting */
 	mg_leader *leader;
 	mg_lease_k8s lease;
 	pthread_t workers[MAX_WORKERS];
@@ -197,7 +202,8 @@ static void process(mg_manager *m, char *key)
 	pthread_rwlock_rdlock(&m->o.backends->lock);
 	mg_rctx c = {.kube = m->o.kube, .backends = m->o.backends->items,
 		     .nbackends = m->o.backends->len, .may_act = may_act, .may_act_ctx = m,
-		     .metrics = m->o.metrics, .refresh_ms = m->o.refresh_ms};
+		     .metrics = m->o.metrics, .refresh_ms = m->o.refresh_ms,
+		     .cache = m->o.no_cache ? NULL : m->cache};
 	mg_rec_result res = {0};
 	int rc = MG_EINVAL;
 	if (strcmp(kind, "tmr") == 0)
@@ -278,6 +284,22 @@ static void publish_topology(mg_manager *m)
 		mg_warn("topology not published", "error", mg_strerror(rc), NULL);
 }
 
+/* What the scale work is judged by: requests to the API server, the connections they
+ * opened, and how many reads the caches answered. */
+static void export_kube_stats(mg_manager *m)
+{
+	unsigned long reqs = 0, conns = 0;
+	mg_k8s_client_stats(m->o.kube, &reqs, &conns);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_requests", NULL, (double)reqs);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_connections", NULL, (double)conns);
+	mg_kcache_stats ks;
+	mg_kcache_get_stats(m->cache, &ks);
+	const char *lc[] = {"source", "cache", NULL}, *la[] = {"source", "api", NULL};
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_reads", lc, (double)ks.hits);
+	mg_rmetrics_set(m->o.metrics, "mirrorgate_kube_reads", la,
+		       (double)(ks.gets + ks.stale_gets));
+}
+
 static void *chores(void *arg)
 {
 	mg_manager *m = arg;
@@ -302,12 +324,14 @@ static void *chores(void *arg)
 			    {"tsi", m->tsi_inf},
 			    {"pvc", m->pvc_inf},
 			    {"volumesnapshot", m->vs_inf},
-			    {"volumesnapshotcontent", m->vsc_inf}};
+			    {"volumesnapshotcontent", m->vsc_inf},
+			    {"persistentvolume", m->pv_inf}};
 		for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++) {
 			const char *l[] = {"resource", infs[i].res, NULL};
 			mg_rmetrics_set(m->o.metrics, "mirrorgate_informer_lists", l,
 				       (double)mg_informer_list_count(infs[i].inf));
 		}
+		export_kube_stats(m);
 	}
 	return NULL;
 }
@@ -322,6 +346,12 @@ static const mg_rmetric_desc k_descs[] = {
 	{"mirrorgate_tmr_lag_seconds", "gauge", "SnapMirror lag of the TMR's relationship."},
 	{"mirrorgate_queue_depth", "gauge", "Keys ready in the work queue."},
 	{"mirrorgate_leader", "gauge", "1 while this replica holds the leader lease."},
+	{"mirrorgate_kube_requests", "gauge",
+	 "Kubernetes API requests since start (watches excluded)."},
+	{"mirrorgate_kube_connections", "gauge",
+	 "New connections those requests opened (reuse keeps this near the worker count)."},
+	{"mirrorgate_kube_reads", "gauge",
+	 "Object reads by the passes, answered by the informer cache or by a GET."},
 	{"mirrorgate_informer_lists", "gauge",
 	 "Full lists per watched resource (1 + relists after watch expiry, 410)."},
 };
@@ -379,6 +409,22 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	rc = mg_informer_new(&m->vsc_inf, m->o.kube, &mg_k8s_res_vsc, &ioc);
 	if (rc != 0)
 		goto fail;
+	ioc.handlers = NULL;
+	rc = mg_informer_new(&m->pv_inf, m->o.kube, &mg_k8s_res_pv, &ioc);
+	if (rc != 0)
+		goto fail;
+	const struct {
+		const mg_k8s_resource *r;
+		mg_informer *inf;
+	} cached[] = {{&mg_k8s_res_tmr, m->tmr_inf}, {&mg_k8s_res_tamu, m->tamu_inf},
+		      {&mg_k8s_res_tsi, m->tsi_inf}, {&mg_k8s_res_pvc, m->pvc_inf},
+		      {&mg_k8s_res_vs, m->vs_inf},   {&mg_k8s_res_vsc, m->vsc_inf},
+		      {&mg_k8s_res_pv, m->pv_inf}};
+	if ((rc = mg_kcache_new(&m->cache, m->o.kube)) != 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(cached) / sizeof(cached[0]); i++)
+		if ((rc = mg_kcache_add(m->cache, cached[i].r, cached[i].inf)) != 0)
+			goto fail;
 	snprintf(m->lease.ns, sizeof(m->lease.ns), "%s",
 		 m->o.lease_ns ? m->o.lease_ns : mg_k8s_client_namespace(m->o.kube));
 	if (m->o.leader_elect) {
@@ -390,12 +436,15 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		mg_leader_opts lo = m->o.leader;
 		lo.callbacks = (mg_leader_callbacks){started_leading, stopped_leading, m};
 		rc = mg_leader_new(&m->leader, &store, &lo);
+		if (rc == 0 && m->o.fence)
+			mg_fence_set_leader(m->o.fence, m->leader); /* before any worker runs */
 		if (rc != 0)
 			goto fail;
 	}
 	if ((rc = mg_informer_start(m->tmr_inf)) != 0 || (rc = mg_informer_start(m->tamu_inf)) != 0 ||
 	    (rc = mg_informer_start(m->tsi_inf)) != 0 || (rc = mg_informer_start(m->pvc_inf)) != 0 ||
-	    (rc = mg_informer_start(m->vs_inf)) != 0 || (rc = mg_informer_start(m->vsc_inf)) != 0)
+	    (rc = mg_informer_start(m->vs_inf)) != 0 || (rc = mg_informer_start(m->vsc_inf)) != 0 ||
+	    (rc = mg_informer_start(m->pv_inf)) != 0)
 		goto fail;
 	for (; m->nworkers < m->o.workers; m->nworkers++)
 		if (pthread_create(&m->workers[m->nworkers], NULL, worker, m) != 0) {
@@ -437,9 +486,9 @@ void mg_manager_stop(mg_manager *m)
 	if (m->chores_started)
 		pthread_join(m->chores, NULL);
 	mg_leader_free(m->leader);
-	/* six watch threads: ask them all first, so they stop in parallel */
-	mg_informer *infs[] = {m->tmr_inf, m->tamu_inf, m->tsi_inf,
-			       m->pvc_inf, m->vs_inf,   m->vsc_inf};
+	/* seven watch threads: ask them all first, so they stop in parallel */
+	mg_informer *infs[] = {m->tmr_inf, m->tamu_inf, m->tsi_inf, m->pvc_inf,
+			       m->vs_inf,  m->vsc_inf,  m->pv_inf};
 	for (size_t i = 0; i < sizeof(infs) / sizeof(infs[0]); i++)
 		if (infs[i])
 			mg_informer_request_stop(infs[i]);
@@ -449,6 +498,8 @@ void mg_manager_stop(mg_manager *m)
 	mg_informer_free(m->pvc_inf);
 	mg_informer_free(m->vs_inf);
 	mg_informer_free(m->vsc_inf);
+	mg_informer_free(m->pv_inf);
+	mg_kcache_free(m->cache);
 	mg_workqueue_free(m->q);
 	free(m);
 }

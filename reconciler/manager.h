@@ -24,12 +24,16 @@ typedef struct mg_manager_opts {
 	mg_workqueue_opts queue;
 	bool leader_elect;      /* false: act at once (single replica, tests) */
 	mg_leader_opts leader;  /* identity and timings */
+	struct mg_fence *fence; /* told the leader as soon as it exists (fence.h); may be NULL */
 	const char *lease_ns;   /* default: the client's namespace */
 	const char *lease_name; /* default "mirrorgate-reconciler" */
 	uint64_t topology_ms;   /* topology ConfigMap refresh; default 60000 */
 	long watch_timeout_s;   /* server-side watch timeout; default 300 */
 	const char *topology_ns;   /* default: the lease namespace */
 	const char *topology_name; /* default "mirrorgate-topology" */
+	/* Every read a GET from the API server, as Trident's controller does (the benchmark's
+	 * baseline); normally false: reads come from the informers' caches. */
+	bool no_cache;
 } mg_manager_opts;
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts);

@@ -136,8 +136,38 @@ int mg_mirror_step(const mg_mirror_target *t, enum mg_step step, const mg_ontap_
 	}
 }
 
+bool mg_step_destructive(enum mg_step step)
+{
+	return step == MG_STEP_BREAK || step == MG_STEP_DELETE_DEST || step == MG_STEP_RESYNC ||
+	       step == MG_STEP_ABORT;
+}
+
+int mg_mirror_recheck(const mg_mirror_target *t, const mg_ontap_relationship *rel,
+		      mg_ontap_error *err)
+{
+	mg_ontap_relationship now;
+	bool found = false;
+	int rc = mg_mirror_read(t, &now, &found, err);
+	if (rc != 0)
+		return rc;
+	if (!found || strcmp(now.uuid, rel->uuid) != 0 || strcmp(now.state, rel->state) != 0 ||
+	    strcmp(now.transfer_uuid, rel->transfer_uuid) != 0 ||
+	    strcmp(now.transfer_state, rel->transfer_state) != 0) {
+		mg_ontap_error_set(err, MG_ECONFLICT, MG_ONTAP_SRC_CLIENT,
+				   "the relationship changed since it was read (%s, now %s): "
+				   "deciding again",
+				   rel->state, found ? now.state : "gone");
+		return MG_ECONFLICT;
+	}
+	return 0;
+}
+
 bool mg_mirror_err_transient(const mg_ontap_error *err)
 {
+	/* A write the fence held back, or a re-read that saw a change: nothing was sent;
+	 * decide again on the next pass (as the leader, or not at all). */
+	if (err->source == MG_ONTAP_SRC_CLIENT && err->rc == MG_ECONFLICT)
+		return true;
 	if (mg_ontap_err_is_transfer_in_progress(err) ||
 	    mg_ontap_err_is_modification_in_progress(err) || mg_ontap_err_is_unknown_outcome(err) ||
 	    mg_ontap_err_is_transport(err))

@@ -48,6 +48,15 @@ typedef struct mg_step_args {
 int mg_mirror_step(const mg_mirror_target *t, enum mg_step step, const mg_ontap_relationship *rel,
 		   const mg_step_args *args, mg_ontap_error *err);
 
+/* Steps that lose data or a relationship when taken on a stale view: break, delete,
+ * resync (discards local writes) and abort. */
+bool mg_step_destructive(enum mg_step step);
+/* Re-reads the relationship just before a destructive step: MG_ECONFLICT (source client)
+ * when it is gone or its state or transfer changed since `rel` was read (another replica, or
+ * ONTAP, moved it: decide again); a failed read returns its error. */
+int mg_mirror_recheck(const mg_mirror_target *t, const mg_ontap_relationship *rel,
+		      mg_ontap_error *err);
+
 /* Errors worth a quiet retry: ONTAP busy or temporarily refusing, no answer, an outcome
  * that has to be re-read (purged or timed-out jobs, H11), 5xx. */
 bool mg_mirror_err_transient(const mg_ontap_error *err);

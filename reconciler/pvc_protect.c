@@ -18,7 +18,7 @@ int mg_pvc_protect(const mg_rctx *c, const char *ns, const char *pvc, const char
 	cJSON *obj = NULL, *copy = NULL;
 	char *value = NULL;
 	mg_k8s_status st;
-	int rc = mg_k8s_get(&obj, c->kube, &mg_k8s_res_pvc, ns, pvc, &st);
+	int rc = mg_kobj_get(&obj, c, &mg_k8s_res_pvc, ns, pvc, &st);
 	if (rc != 0)
 		return rc;
 	if (mg_kobj_deleting(obj)) {
@@ -85,6 +85,7 @@ int mg_pvc_protect(const mg_rctx *c, const char *ns, const char *pvc, const char
 		cJSON_AddItemToArray(f, s);
 	}
 	rc = mg_k8s_update(NULL, c->kube, &mg_k8s_res_pvc, ns, copy, &st);
+	mg_kobj_wrote(c, &mg_k8s_res_pvc, obj);
 	if (rc == 0)
 		mg_info("PVC protected", "pvc", pvc, "namespace", ns, "remote", remote, NULL);
 out:

@@ -32,6 +32,9 @@ typedef struct mg_rctx {
 	int64_t (*wall_ms)(void *ctx);
 	void *wall_ctx;
 	struct mg_rmetrics *metrics; /* may be NULL */
+	/* Reads of Kubernetes objects from the informers (kcache.h); NULL: every read is a
+	 * GET from the API server. */
+	struct mg_kcache *cache;
 	unsigned max_steps;      /* ONTAP steps per pass; default 8 */
 	uint64_t refresh_ms;     /* re-check of settled objects; default 300000 */
 } mg_rctx;

@@ -114,6 +114,7 @@ static int write_tamu(cJSON **updated, const mg_rctx *c, const cJSON *obj, const
 	mg_k8s_status kst;
 	rc = mg_k8s_update(updated, c->kube, &mg_k8s_res_tamu, mg_kobj_str(obj, "metadata", "namespace"),
 			   copy, &kst);
+	mg_kobj_wrote(c, &mg_k8s_res_tamu, obj);
 	if (rc == MG_ENOTFOUND && !w->finalizer)
 		rc = 0;
 out:
@@ -238,7 +239,7 @@ int mg_tamu_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec
 		goto out;
 	}
 	if (tamu.tmr_name && *tamu.tmr_name) {
-		rc = mg_k8s_get(&tmr_obj, c->kube, &mg_k8s_res_tmr, ns, tamu.tmr_name, &kst);
+		rc = mg_kobj_get(&tmr_obj, c, &mg_k8s_res_tmr, ns, tamu.tmr_name, &kst);
 		if (rc != 0 && rc != MG_ENOTFOUND) {
 			mg_rec_retry(res, "read TMR: %s", mg_strerror(rc));
 			rc = 0;

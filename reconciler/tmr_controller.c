@@ -67,7 +67,8 @@ static int reload(pass *p)
 {
 	cJSON *fresh = NULL;
 	mg_k8s_status st;
-	int rc = mg_k8s_get(&fresh, p->c->kube, &mg_k8s_res_tmr, p->ns, p->name, &st);
+	/* from the informer, unless our own write (or a 409) left it behind (kcache.h) */
+	int rc = mg_kobj_get(&fresh, p->c, &mg_k8s_res_tmr, p->ns, p->name, &st);
 	if (rc != 0)
 		return rc;
 	mg_tmr_free(&p->tmr);
@@ -474,6 +475,20 @@ static void drive(pass *p, const drive_opts *o)
 		if (!mg_rctx_may_act(c)) {
 			retry(p, "not the leader");
 			return;
+		}
+		/* A destructive step on a stale view is the split-brain case: re-read ONTAP, then
+		 * ask for the lease again, right before the write (which the fence checks too). */
+		if (r && mg_step_destructive(step)) {
+			int rrc = mg_mirror_recheck(&p->target, r, &err);
+			if (rrc == 0 && !mg_rctx_may_act(c)) {
+				retry(p, "not the leader");
+				return;
+			}
+			if (rrc != 0) {
+				set_msg(p, "%s: %s; retrying", failure_prefix(d.action), err.message);
+				retry(p, "re-read before %s", mg_step_name(step));
+				return;
+			}
 		}
 		mg_info("ONTAP step", "tmr", p->name, "namespace", p->ns, "step", mg_step_name(step),
 			"destination", p->target.local_path, NULL);

@@ -57,7 +57,7 @@ static enum mg_resolve backend_check(const mg_rctx *c, const char *handle, char 
 	cJSON *pv = NULL;
 	mg_k8s_status kst;
 	enum mg_resolve r = MG_RESOLVE_DEFER;
-	int rc = mg_k8s_get(&pv, c->kube, &mg_k8s_res_pv, NULL, volume, &kst);
+	int rc = mg_kobj_get(&pv, c, &mg_k8s_res_pv, NULL, volume, &kst);
 	if (rc != 0 && rc != MG_ENOTFOUND) {
 		snprintf(why, why_len, "read PersistentVolume %s: %s", volume, mg_strerror(rc));
 		goto out;
@@ -145,7 +145,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 		rc = 0;
 		goto out;
 	}
-	rc = mg_k8s_get(&vs, c->kube, &mg_k8s_res_vs, ns, snap, &kst);
+	rc = mg_kobj_get(&vs, c, &mg_k8s_res_vs, ns, snap, &kst);
 	if (rc != 0 && rc != MG_ENOTFOUND) {
 		mg_rec_retry(res, "read VolumeSnapshot: %s", mg_strerror(rc));
 		rc = 0;
@@ -153,7 +153,7 @@ int mg_tsi_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	}
 	const char *content = vs ? mg_vs_bound_content(vs) : NULL;
 	if (content) {
-		rc = mg_k8s_get(&vsc, c->kube, &mg_k8s_res_vsc, NULL, content, &kst);
+		rc = mg_kobj_get(&vsc, c, &mg_k8s_res_vsc, NULL, content, &kst);
 		if (rc != 0 && rc != MG_ENOTFOUND) {
 			mg_rec_retry(res, "read VolumeSnapshotContent: %s", mg_strerror(rc));
 			rc = 0;

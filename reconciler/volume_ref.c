@@ -28,14 +28,14 @@ int mg_volume_ref_resolve_ex(const mg_rctx *c, const char *ns, const char *pvc_n
 		handle[0] = '\0';
 	int rc = 0;
 	if (pvc_name && *pvc_name) {
-		rc = mg_k8s_get(&pvc, c->kube, &mg_k8s_res_pvc, ns, pvc_name, &st);
+		rc = mg_kobj_get(&pvc, c, &mg_k8s_res_pvc, ns, pvc_name, &st);
 		if (rc != 0 && rc != MG_ENOTFOUND)
 			goto out;
 	}
 	*pvc_deleting = pvc && mg_kobj_deleting(pvc);
 	const char *pv_name = pvc ? mg_pvc_bound_pv(pvc) : NULL;
 	if (pv_name) {
-		rc = mg_k8s_get(&pv, c->kube, &mg_k8s_res_pv, NULL, pv_name, &st);
+		rc = mg_kobj_get(&pv, c, &mg_k8s_res_pv, NULL, pv_name, &st);
 		if (rc != 0 && rc != MG_ENOTFOUND)
 			goto out;
 	}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonscan.h"
 #include "mirrorgate/util/err.h"
 
 #define API_VERSION "admission.k8s.io/v1"
@@ -155,6 +156,57 @@ static const char *decode_request(mg_admission_request *r, const cJSON *root)
 	return NULL;
 }
 
+typedef struct member_ref {
+	cJSON *item;
+	size_t index;
+} member_ref;
+
+static int by_key_then_index(const void *a, const void *b)
+{
+	const member_ref *x = a, *y = b;
+	int c = strcmp(x->item->string, y->item->string);
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Drops all but the last of the members of obj sharing a key. O(k log k) for k members (the
+ * scan bounds k), instead of comparing every pair. */
+static int dedupe_object(cJSON *obj)
+{
+	size_t k = 0;
+	for (cJSON *c = obj->child; c; c = c->next)
+		k++;
+	if (k < 2)
+		return 0;
+	member_ref *refs = malloc(k * sizeof(*refs));
+	if (!refs)
+		return MG_ENOMEM;
+	size_t i = 0;
+	for (cJSON *c = obj->child; c; c = c->next, i++)
+		refs[i] = (member_ref){c, i};
+	qsort(refs, k, sizeof(*refs), by_key_then_index);
+	for (i = 0; i + 1 < k; i++) {
+		if (strcmp(refs[i].item->string, refs[i + 1].item->string) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, refs[i].item));
+	}
+	free(refs);
+	return 0;
+}
+
+/* The API server's decoder (sigs.k8s.io/json, like encoding/json) keeps the last of
+ * duplicate keys, cJSON's look-ups find the first: the review must see what the API server
+ * stores, so only the last of each key is kept, at every level. Depth is bounded by the scan. */
+static int keep_last_duplicates(cJSON *node)
+{
+	if (cJSON_IsObject(node) && dedupe_object(node))
+		return MG_ENOMEM;
+	for (cJSON *c = node->child; c; c = c->next)
+		if (keep_last_duplicates(c))
+			return MG_ENOMEM;
+	return 0;
+}
+
 int mg_admission_decode(mg_admission_request *out, const char *body, size_t len,
 			const char **why)
 {
@@ -166,7 +218,16 @@ int mg_admission_decode(mg_admission_request *out, const char *body, size_t len,
 		*why = "the request body is empty";
 		return MG_EPARSE;
 	}
+	if (!mg_json_within(body, len, &mg_json_default_limits, NULL, why)) {
+		/* Over a limit (a 413), or text the rules cannot review (a 400). */
+		return strstr(*why, "than the webhook accepts") ? MG_ETOOBIG : MG_EPARSE;
+	}
 	r.root = cJSON_ParseWithLength(body, len);
+	if (r.root && keep_last_duplicates(r.root)) {
+		*why = "out of memory";
+		rc = MG_ENOMEM;
+		goto out;
+	}
 	if (!r.root) {
 		*why = "the request body is not valid JSON";
 		rc = MG_EPARSE;

@@ -41,9 +41,11 @@ typedef struct mg_admission_request {
 	mg_user_info user_info;
 } mg_admission_request;
 
-/* Decodes a request body. On failure returns MG_EPARSE (not JSON) or MG_EINVAL (JSON, but
- * not a usable AdmissionReview v1) and points *why at a static, user-readable reason; out
- * is left zeroed. Unknown fields are ignored, as new ones appear over Kubernetes releases. */
+/* Decodes a request body. On failure returns MG_EPARSE (not JSON, not UTF-8, or a \u0000
+ * escape), MG_ETOOBIG (over a limit of jsonscan.h, checked before any tree is built) or
+ * MG_EINVAL (JSON, but not a usable AdmissionReview v1) and points *why at a static,
+ * user-readable reason; out is left zeroed. Unknown fields are ignored, as new ones appear
+ * over Kubernetes releases. Of duplicate keys the last is kept, as the API server does. */
 int mg_admission_decode(mg_admission_request *out, const char *body, size_t len,
 			const char **why);
 void mg_admission_request_free(mg_admission_request *req);

@@ -1,21 +1,17 @@
 #include "arena.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-typedef struct chunk {
-	struct chunk *next;
-	size_t size; /* bytes in data */
-	size_t used;
-	_Alignas(16) unsigned char data[];
-} chunk;
-
 typedef struct arena {
-	chunk *head; /* the current chunk; the kept first chunk is last in the list */
+	unsigned char *base; /* MG_ARENA_MAX bytes reserved, or NULL */
+	size_t used;
+	size_t high; /* the most used since the last mg_arena_end() */
 	bool active;
 } arena;
 
@@ -31,29 +27,14 @@ static void release_at_exit(void *unused)
 
 static void make_key(void)
 {
-	/* A destructor so that worker threads that exit give their chunk back. */
+	/* A destructor so that worker threads that exit give their range back. */
 	pthread_key_create(&g_key, release_at_exit);
-}
-
-static chunk *new_chunk(size_t size)
-{
-	chunk *c = malloc(sizeof(chunk) + size);
-	if (!c)
-		return NULL;
-	c->next = NULL;
-	c->size = size;
-	c->used = 0;
-	return c;
 }
 
 static bool owns(const arena *a, const void *p)
 {
-	for (const chunk *c = a->head; c; c = c->next) {
-		const unsigned char *q = p;
-		if (q >= c->data && q < c->data + c->size)
-			return true;
-	}
-	return false;
+	uintptr_t q = (uintptr_t)p, b = (uintptr_t)a->base;
+	return a->base && q >= b && q - b < MG_ARENA_MAX;
 }
 
 static void *arena_malloc(size_t size)
@@ -62,20 +43,12 @@ static void *arena_malloc(size_t size)
 	if (!a->active)
 		return malloc(size);
 	size_t need = (size + 15u) & ~(size_t)15u;
-	if (need < size)
-		return NULL;
-	chunk *c = a->head;
-	if (!c || c->size - c->used < need) {
-		size_t csize = need > MG_ARENA_CHUNK ? need : MG_ARENA_CHUNK;
-		chunk *fresh = new_chunk(csize);
-		if (!fresh)
-			return NULL;
-		fresh->next = c;
-		a->head = fresh;
-		c = fresh;
-	}
-	void *p = c->data + c->used;
-	c->used += need;
+	if (need < size || need > MG_ARENA_MAX - a->used)
+		return NULL; /* over the per-request bound: cJSON reports the failure */
+	void *p = a->base + a->used;
+	a->used += need;
+	if (a->used > a->high)
+		a->high = a->used;
 	return p;
 }
 
@@ -94,6 +67,11 @@ bool mg_arena_owns(const void *p)
 	return t_arena.active && p && owns(&t_arena, p);
 }
 
+size_t mg_arena_used(void)
+{
+	return t_arena.high;
+}
+
 void mg_arena_install(void)
 {
 	cJSON_Hooks hooks = {arena_malloc, arena_free};
@@ -104,35 +82,42 @@ void mg_arena_install(void)
 void mg_arena_begin(void)
 {
 	arena *a = &t_arena;
-	if (!a->head) {
-		a->head = new_chunk(MG_ARENA_CHUNK);
+	if (!a->base) {
+		/* Reserved, not committed: pages count towards RSS only once touched. */
+		void *p = mmap(NULL, MG_ARENA_MAX, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return; /* inactive: cJSON falls back to malloc for this request */
+		a->base = p;
 		pthread_once(&g_once, make_key);
 		pthread_setspecific(g_key, a); /* non-NULL, so the destructor runs */
 	}
-	a->active = a->head != NULL;
+	a->used = 0;
+	a->high = 0;
+	a->active = true;
 }
 
 void mg_arena_end(void)
 {
 	arena *a = &t_arena;
 	a->active = false;
-	/* Keep one chunk (the oldest, first-allocated one) for the next request. */
-	while (a->head && a->head->next) {
-		chunk *c = a->head;
-		a->head = c->next;
-		free(c);
+	if (a->base && a->high > MG_ARENA_KEEP) {
+		/* Give the pages of a large request back (MG_ARENA_KEEP is page-aligned). */
+		size_t top = (a->high + (size_t)sysconf(_SC_PAGESIZE) - 1) &
+			     ~((size_t)sysconf(_SC_PAGESIZE) - 1);
+		if (top > MG_ARENA_MAX)
+			top = MG_ARENA_MAX;
+		madvise(a->base + MG_ARENA_KEEP, top - MG_ARENA_KEEP, MADV_DONTNEED);
 	}
-	if (a->head)
-		a->head->used = 0;
+	a->used = 0;
 }
 
 void mg_arena_release(void)
 {
 	arena *a = &t_arena;
 	a->active = false;
-	while (a->head) {
-		chunk *c = a->head;
-		a->head = c->next;
-		free(c);
-	}
+	if (a->base)
+		munmap(a->base, MG_ARENA_MAX);
+	a->base = NULL;
+	a->used = a->high = 0;
 }

@@ -29,6 +29,11 @@ struct mg_certs {
 	char *key_file;
 	mg_pem_pair loaded;   /* the bytes behind `current`, to detect a change */
 	uint64_t failed_hash; /* last rejected contents, so a bad file is logged once */
+	/* What the API server will check (mg_certs_expect); NULL: not checked. */
+	char *server_name;
+	char *ca_file;
+	/* Why the files on disk are not being served (static strings), NULL when they are. */
+	const char *rejected_reason, *rejected_why;
 };
 
 static pthread_mutex_t g_slot_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -75,6 +80,72 @@ static int gen_from_pem(cert_gen **out, const mg_pem_pair *pair, const char **wh
 	rc = 0;
 out:
 	gen_free(g);
+	return rc;
+}
+
+/* What the API server checks when it connects, checked before a pair is served: its
+ * validity window, the service's host name among the SANs, and a chain to the caBundle CA.
+ * *reason is a metric label, *why a sentence for the log and /readyz. */
+static int check_policy(const mg_certs *c, const cert_gen *g, time_t now, const char **reason,
+			const char **why)
+{
+	gnutls_x509_crt_t chain[MAX_CHAIN] = {0};
+	gnutls_x509_trust_list_t trust = NULL;
+	char *ca_pem = NULL;
+	int rc = MG_ETLS;
+	*reason = "unreadable";
+	*why = "GnuTLS cannot read the certificate";
+	for (unsigned i = 0; i < g->npcerts; i++) {
+		if (gnutls_x509_crt_init(&chain[i]) < 0 ||
+		    gnutls_x509_crt_import(chain[i], &g->pcerts[i].cert, GNUTLS_X509_FMT_DER) < 0)
+			goto out;
+	}
+	time_t not_before = gnutls_x509_crt_get_activation_time(chain[0]);
+	time_t not_after = gnutls_x509_crt_get_expiration_time(chain[0]);
+	if (not_before == (time_t)-1 || not_after == (time_t)-1)
+		goto out;
+	if (not_before > now) {
+		*reason = "not_yet_valid";
+		*why = "the new certificate is not valid yet (notBefore is in the future)";
+		goto out;
+	}
+	if (not_after <= now) {
+		*reason = "expired";
+		*why = "the new certificate has expired";
+		goto out;
+	}
+	if (c->server_name && !gnutls_x509_crt_check_hostname2(chain[0], c->server_name, 0)) {
+		*reason = "name_mismatch";
+		*why = "the new certificate's names (SANs) do not include --tls-server-name";
+		goto out;
+	}
+	if (c->ca_file) {
+		unsigned status = 0;
+		*reason = "ca_unreadable";
+		*why = "the --tls-ca-file cannot be read";
+		if (mg_read_file(c->ca_file, MG_CERTS_MAX_PEM, &ca_pem, NULL))
+			goto out;
+		gnutls_datum_t ca = {(unsigned char *)ca_pem, (unsigned)strlen(ca_pem)};
+		if (gnutls_x509_trust_list_init(&trust, 0) < 0 ||
+		    gnutls_x509_trust_list_add_trust_mem(trust, &ca, NULL, GNUTLS_X509_FMT_PEM, 0,
+							 0) <= 0)
+			goto out;
+		*reason = "untrusted_chain";
+		*why = "the new certificate does not chain to the --tls-ca-file CA";
+		if (gnutls_x509_trust_list_verify_crt(trust, chain, g->npcerts, 0, &status,
+						      NULL) < 0 ||
+		    status != 0)
+			goto out;
+	}
+	*reason = *why = NULL;
+	rc = 0;
+out:
+	for (unsigned i = 0; i < MAX_CHAIN; i++)
+		if (chain[i])
+			gnutls_x509_crt_deinit(chain[i]);
+	if (trust)
+		gnutls_x509_trust_list_deinit(trust, 1);
+	free(ca_pem);
 	return rc;
 }
 
@@ -207,10 +278,21 @@ int mg_certs_reload(mg_certs *c, bool *changed, const char **why)
 	if ((rc = read_pair(&fresh, c->cert_file, c->key_file, why)))
 		goto out;
 	if (strcmp(fresh.cert_pem, c->loaded.cert_pem) == 0 &&
-	    strcmp(fresh.key_pem, c->loaded.key_pem) == 0)
+	    strcmp(fresh.key_pem, c->loaded.key_pem) == 0) {
+		/* Back to the pair being served (a rotation rolled back): nothing rejected. */
+		pthread_mutex_lock(&c->lock);
+		c->rejected_reason = c->rejected_why = NULL;
+		pthread_mutex_unlock(&c->lock);
 		goto out;
+	}
 	uint64_t h = fnv1a(fresh.cert_pem, fresh.key_pem);
-	if ((rc = gen_from_pem(&g, &fresh, why))) {
+	const char *reason = "invalid_pair";
+	if ((rc = gen_from_pem(&g, &fresh, why)) ||
+	    (rc = check_policy(c, g, now, &reason, why))) {
+		pthread_mutex_lock(&c->lock);
+		c->rejected_reason = reason;
+		c->rejected_why = *why;
+		pthread_mutex_unlock(&c->lock);
 		/* Often transient (the certificate written, the key not yet): keep serving
 		 * the old pair and retry at the next poll. */
 		if (h == c->failed_hash)
@@ -220,6 +302,7 @@ int mg_certs_reload(mg_certs *c, bool *changed, const char **why)
 	}
 	c->failed_hash = 0;
 	pthread_mutex_lock(&c->lock);
+	c->rejected_reason = c->rejected_why = NULL;
 	c->current->retired_at = now;
 	c->current->next = c->retired;
 	c->retired = c->current;
@@ -234,6 +317,33 @@ out:
 	gen_free(g);
 	mg_pem_pair_free(&fresh);
 	return rc;
+}
+
+int mg_certs_expect(mg_certs *c, const char *server_name, const char *ca_file,
+		    const char **why)
+{
+	const char *reason;
+	*why = NULL;
+	free(c->server_name);
+	free(c->ca_file);
+	c->server_name = server_name ? mg_strdup(server_name) : NULL;
+	c->ca_file = ca_file ? mg_strdup(ca_file) : NULL;
+	if ((server_name && !c->server_name) || (ca_file && !c->ca_file))
+		return MG_ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	int rc = check_policy(c, c->current, time(NULL), &reason, why);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+const char *mg_certs_rejected(mg_certs *c, const char **why)
+{
+	pthread_mutex_lock(&c->lock);
+	const char *reason = c->rejected_reason;
+	if (why)
+		*why = c->rejected_why;
+	pthread_mutex_unlock(&c->lock);
+	return reason;
 }
 
 time_t mg_certs_not_after(mg_certs *c)
@@ -291,6 +401,8 @@ void mg_certs_free(mg_certs *c)
 	mg_pem_pair_free(&c->loaded);
 	free(c->cert_file);
 	free(c->key_file);
+	free(c->server_name);
+	free(c->ca_file);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -29,10 +29,23 @@ int mg_certs_from_files(mg_certs **out, const char *cert_file, const char *key_f
 int mg_certs_self_signed(mg_certs **out, char **ca_pem, const char *const *sans, size_t nsans);
 
 /* Re-reads the files when loaded from files; swaps in the new pair when the bytes changed
- * and the pair is valid, keeps the old one otherwise. *changed tells whether it swapped.
+ * and the pair is valid (a matching key, and what mg_certs_expect set), keeps the old one
+ * otherwise. *changed tells whether it swapped.
  * Also frees retired pairs past their grace period. On failure *why says why, or is NULL
  * when these same bytes already failed at an earlier call (so a bad file is logged once). */
 int mg_certs_reload(mg_certs *certs, bool *changed, const char **why);
+
+/* Sets what the API server will check, and checks the current pair against it: from now on
+ * a reloaded pair is refused (the current one keeps serving) when it is not yet valid,
+ * expired, lacks server_name among its SANs (when non-NULL), or does not chain to the CA
+ * in ca_file (when non-NULL; re-read at every check, as the CA rotates too). Returns MG_ETLS
+ * with *why when the current pair already fails. */
+int mg_certs_expect(mg_certs *certs, const char *server_name, const char *ca_file,
+		    const char **why);
+/* Why the certificate files on disk are not being served: a metric label (invalid_pair,
+ * not_yet_valid, expired, name_mismatch, ca_unreadable, untrusted_chain) and, in *why, a
+ * sentence; NULL when the files are what is served. */
+const char *mg_certs_rejected(mg_certs *certs, const char **why);
 
 /* notAfter of the current serving certificate. */
 time_t mg_certs_not_after(mg_certs *certs);

@@ -12,6 +12,8 @@ typedef struct mg_wh_config {
 	int port;               /* 0: pick a free port */
 	char *tls_cert_file;
 	char *tls_key_file;
+	char *tls_server_name;
+	char *tls_ca_file;
 	bool self_signed;
 	char *ca_out;
 	char *ready_file;
@@ -23,7 +25,9 @@ typedef struct mg_wh_config {
 	char *config;
 	int threads;            /* libmicrohttpd worker threads; 0: one per CPU */
 	int max_connections;
-	int connection_timeout; /* seconds a connection may stay idle */
+	int max_connections_per_client;
+	int connection_timeout; /* seconds a connection may stay idle, and a body may take */
+	int header_timeout;     /* seconds from accept to the first request's headers */
 	int cert_reload_interval; /* seconds between certificate file checks */
 	int shutdown_timeout;   /* seconds in-flight requests get after SIGTERM */
 	bool help;

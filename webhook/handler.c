@@ -26,6 +26,7 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 	static const char *const rule[] = {"rule"};
 	static const char *const code[] = {"code"};
 	static const char *const result[] = {"result"};
+	static const char *const reason[] = {"reason"};
 	int rc;
 	memset(m, 0, sizeof(*m));
 	if ((rc = mg_metrics_new(&m->reg)))
@@ -55,9 +56,21 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 				     0)) ||
 	    (rc = mg_metrics_gauge(&m->in_flight, m->reg, "mirrorgate_webhook_requests_in_flight",
 				   "HTTP requests being received or answered.", NULL, 0)) ||
+	    (rc = mg_metrics_gauge(&m->conn_open, m->reg, "mirrorgate_webhook_connections_open",
+				   "Client connections open.", NULL, 0)) ||
+	    (rc = mg_metrics_counter(&m->conn_closed, m->reg,
+				     "mirrorgate_webhook_connections_closed_total",
+				     "Connections refused or closed by the server's limits, by reason "
+				     "(refused, evicted, header_timeout, request_timeout, idle).",
+				     reason, 1)) ||
 	    (rc = mg_metrics_gauge(&m->cert_expiry, m->reg,
 				   "mirrorgate_webhook_certificate_expiry_timestamp_seconds",
 				   "notAfter of the serving certificate, Unix time.", NULL, 0)) ||
+	    (rc = mg_metrics_gauge(&m->cert_rejected, m->reg,
+				   "mirrorgate_webhook_certificate_rejected",
+				   "1 while the certificate files are refused for this reason (the "
+				   "previous certificate keeps serving).",
+				   reason, 1)) ||
 	    (rc = mg_metrics_counter(&m->cert_reloads, m->reg,
 				     "mirrorgate_webhook_certificate_reloads_total",
 				     "Certificate file changes seen, by result (success, error).",
@@ -160,13 +173,17 @@ static void log_review(const mg_admission_request *r, const char *webhook, const
 	mg_strbuf_free(&rules);
 }
 
-static int bad_request(mg_strbuf *out, int *status, mg_wh_metrics *m, const char *why)
+/* A body that is not a review we can read (400), or one over the decoder's limits (413):
+ * a Status, since there may be no uid to echo. */
+static int bad_request(mg_strbuf *out, int *status, mg_wh_metrics *m, int rc, const char *why)
 {
-	const char *l[] = {"400"};
-	*status = 400;
+	bool too_big = rc == MG_ETOOBIG;
+	const char *l[] = {too_big ? "413" : "400"};
+	*status = too_big ? 413 : 400;
 	mg_metric_inc(m->http_errors, l, 1);
 	mg_debug("bad admission request", "reason", why, NULL);
-	return mg_admission_encode_status(out, 400, "BadRequest", why);
+	return mg_admission_encode_status(out, *status,
+					  too_big ? "RequestEntityTooLarge" : "BadRequest", why);
 }
 
 int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char *body,
@@ -181,9 +198,11 @@ int mg_wh_handle(mg_strbuf *out, int *status, enum mg_wh_endpoint ep, const char
 	int rc;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	mg_arena_begin();
-	if (mg_admission_decode(&r, body, len, &why)) {
+	if ((rc = mg_admission_decode(&r, body, len, &why))) {
 		mg_arena_end();
-		return bad_request(out, status, m, why ? why : "not an AdmissionReview");
+		if (rc == MG_ENOMEM)
+			return rc;
+		return bad_request(out, status, m, rc, why ? why : "not an AdmissionReview");
 	}
 
 	mg_admission_response resp = {.uid = r.uid, .allowed = true};

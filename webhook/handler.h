@@ -21,8 +21,11 @@ typedef struct mg_wh_metrics {
 	mg_metric *http_errors;  /* {code}: requests answered with an HTTP error */
 	mg_metric *tls_errors;   /* connections closed before any request (failed handshakes) */
 	mg_metric *in_flight;
+	mg_metric *conn_open;    /* connections the guard tracks */
+	mg_metric *conn_closed;  /* {reason}: refused, evicted, header_timeout, ... */
 	mg_metric *cert_expiry;  /* notAfter, Unix seconds */
 	mg_metric *cert_reloads; /* {result} */
+	mg_metric *cert_rejected; /* {reason}: 1 while the files on disk are refused for it */
 } mg_wh_metrics;
 
 /* Registers every webhook metric in a new registry; mg_wh_metrics_free releases it. */

@@ -35,10 +35,21 @@ static int load_certs(mg_certs **out, const mg_wh_config *cfg)
 	const char *why = NULL;
 	if (!cfg->self_signed) {
 		int rc = mg_certs_from_files(out, cfg->tls_cert_file, cfg->tls_key_file, &why);
-		if (rc)
+		if (rc) {
 			mg_error("cannot load the serving certificate", "cert_file",
 				 cfg->tls_cert_file, "key_file", cfg->tls_key_file, "reason",
 				 why ? why : mg_strerror(rc), NULL);
+			return rc;
+		}
+		/* No previous pair to fall back on: a pair the API server would refuse is an
+		 * error at start, visible as a crash loop rather than as failing calls. */
+		if ((rc = mg_certs_expect(*out, cfg->tls_server_name, cfg->tls_ca_file, &why))) {
+			mg_error("the serving certificate would be refused by the API server",
+				 "cert_file", cfg->tls_cert_file, "reason", why ? why : mg_strerror(rc),
+				 NULL);
+			mg_certs_free(*out);
+			*out = NULL;
+		}
 		return rc;
 	}
 	/* The names a developer or an in-cluster Service would use. */
@@ -87,8 +98,17 @@ static void reload_certs(mg_certs *certs, mg_wh_metrics *m)
 	} else if (rc && why) {
 		const char *l[] = {"error"};
 		mg_metric_inc(m->cert_reloads, l, 1);
+		const char *reason = mg_certs_rejected(certs, NULL);
 		mg_warn("serving certificate not reloaded, keeping the current one", "reason", why,
-			NULL);
+			"check", reason ? reason : "unreadable", NULL);
+	}
+	/* 1 for the reason the files on disk are refused, 0 for the others: alertable. */
+	static const char *const reasons[] = {"invalid_pair",  "not_yet_valid", "expired",
+					      "name_mismatch", "ca_unreadable", "untrusted_chain"};
+	const char *now = mg_certs_rejected(certs, NULL);
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		const char *l[] = {reasons[i]};
+		mg_metric_set(m->cert_rejected, l, now && strcmp(now, reasons[i]) == 0 ? 1 : 0);
 	}
 }
 
@@ -188,6 +208,8 @@ int main(int argc, char **argv)
 		.threads = cfg.threads > 0 ? (unsigned)cfg.threads : (unsigned)(cpus > 0 ? cpus : 1),
 		.max_connections = (unsigned)cfg.max_connections,
 		.connection_timeout = (unsigned)cfg.connection_timeout,
+		.max_per_client = (unsigned)cfg.max_connections_per_client,
+		.header_timeout = (unsigned)cfg.header_timeout,
 		.lookup = &lookup,
 		.certs = certs,
 		.metrics = &metrics,

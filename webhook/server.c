@@ -15,6 +15,7 @@
 
 #include "admission.h"
 #include "certs.h"
+#include "mirrorgate/util/connguard.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/log.h"
 
@@ -30,6 +31,12 @@ struct mg_wh_server {
 	atomic_bool draining;
 	MHD_socket quiesced_fd; /* closed after MHD_stop_daemon, as libmicrohttpd requires */
 	int port;
+	mg_connguard *guard;
+	mg_connguard_stats published;
+	/* Request bodies buffered now, against two budgets: large bodies cannot take the room
+	 * of the small ones (every real review of mirrorgate's kinds is small). */
+	atomic_size_t large_bytes, small_bytes;
+	size_t large_budget; /* guard counters already added to the metrics */
 };
 
 /* Per HTTP request. */
@@ -38,13 +45,52 @@ typedef struct req_ctx {
 	struct timespec start; /* headers complete */
 	mg_strbuf body;
 	bool too_big;
+	bool too_busy; /* the body budget had no room: 429 at the end */
+	size_t reserved; /* bytes of the body budget this request holds */
+	bool large;      /* ... from the large pool */
 	bool answered; /* an early answer (error) was queued with the headers */
 } req_ctx;
 
-/* Per connection: how many requests got through (so the TLS handshake completed). */
+/* Per connection: how many requests got through (so the TLS handshake completed), and its
+ * id in the connection guard (-1: untracked). */
 typedef struct conn_ctx {
 	unsigned requests;
+	int guard_id;
 } conn_ctx;
+
+static conn_ctx *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Adds what the guard counted since the last scrape to the metrics. */
+static void publish_guard(mg_wh_server *srv)
+{
+	mg_connguard_stats st;
+	mg_connguard_get_stats(srv->guard, &st);
+	const struct {
+		const char *reason;
+		unsigned long long now, before;
+	} rows[] = {
+		{"refused", st.refused, srv->published.refused},
+		{"evicted", st.evicted, srv->published.evicted},
+		{"header_timeout", st.header_timeouts, srv->published.header_timeouts},
+		{"request_timeout", st.request_timeouts, srv->published.request_timeouts},
+		{"idle", st.idle_closed, srv->published.idle_closed},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *l[] = {rows[i].reason};
+		if (rows[i].now > rows[i].before)
+			mg_metric_inc(srv->opts.metrics->conn_closed, l,
+				      (double)(rows[i].now - rows[i].before));
+		else
+			mg_metric_inc(srv->opts.metrics->conn_closed, l, 0);
+	}
+	mg_metric_set(srv->opts.metrics->conn_open, NULL, st.open);
+	srv->published = st;
+}
 
 static enum route find_route(const char *url)
 {
@@ -132,6 +178,41 @@ static int reserve(mg_strbuf *sb, size_t n)
 	return 0;
 }
 
+/* Takes n more bytes of the server's body budget for this request; false when the budget
+ * has no room (the request is then answered 429, the server goes on). */
+static bool take_from(atomic_size_t *pool, size_t budget, size_t n)
+{
+	size_t cur = atomic_load(pool);
+	do {
+		if (n > budget || cur > budget - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(pool, &cur, cur + n));
+	return true;
+}
+
+static bool take_budget(mg_wh_server *srv, req_ctx *ctx, size_t n)
+{
+	size_t total = ctx->reserved + n;
+	if (ctx->large || total > MG_WH_SMALL_BODY) {
+		/* A body growing past the small size moves its bytes to the large pool. */
+		if (!take_from(&srv->large_bytes, srv->large_budget, ctx->large ? n : total))
+			return false;
+		if (!ctx->large)
+			atomic_fetch_sub(&srv->small_bytes, ctx->reserved);
+		ctx->large = true;
+	} else if (!take_from(&srv->small_bytes, MG_WH_SMALL_BUDGET, n)) {
+		return false;
+	}
+	ctx->reserved = total;
+	return true;
+}
+
+static void release_budget(mg_wh_server *srv, req_ctx *ctx)
+{
+	atomic_fetch_sub(ctx->large ? &srv->large_bytes : &srv->small_bytes, ctx->reserved);
+	ctx->reserved = 0;
+}
+
 /* Decides what can be decided from the request line and headers alone. Returns MHD_YES
  * to go on reading the body; an error answer sets ctx->answered. */
 static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, req_ctx *ctx,
@@ -173,12 +254,32 @@ static enum MHD_Result on_headers(mg_wh_server *srv, struct MHD_Connection *c, r
 			 * still sending does not get a reset instead of the answer. */
 			if (n > MG_WH_MAX_BODY)
 				ctx->too_big = true;
+			else if (n && !take_budget(srv, ctx, (size_t)n))
+				ctx->too_busy = true; /* read and dropped, then 429 */
 			else if (n && reserve(&ctx->body, (size_t)n))
 				return MHD_NO;
 		}
 	}
 	ctx->answered = false;
 	return MHD_YES;
+}
+
+/* Ready; but when the certificate files on disk were refused, say so: the previous
+ * certificate still serves (so not-ready would only take a working replica out), and the
+ * operator reading /readyz learns why the rotation did not happen. */
+static enum MHD_Result ready(mg_wh_server *srv, struct MHD_Connection *c)
+{
+	const char *why = NULL;
+	const char *reason = srv->opts.certs ? mg_certs_rejected(srv->opts.certs, &why) : NULL;
+	if (!reason)
+		return simple_json(srv, c, MHD_HTTP_OK, "{\"status\":\"ready\"}");
+	mg_strbuf body = MG_STRBUF_INIT;
+	mg_strbuf_puts(&body, "{\"status\":\"ready\",\"certificate\":\"rejected\",\"check\":");
+	mg_strbuf_put_json_string(&body, reason);
+	mg_strbuf_puts(&body, ",\"reason\":");
+	mg_strbuf_put_json_string(&body, why ? why : "");
+	mg_strbuf_puts(&body, ",\"serving\":\"the previous certificate\"}");
+	return respond(srv, c, MHD_HTTP_OK, CT_JSON, &body, NULL);
 }
 
 static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, req_ctx *ctx)
@@ -189,6 +290,9 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 		if (ctx->too_big)
 			return http_error(srv, c, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
 					  "the request body is over 3 MiB", NULL);
+		if (ctx->too_busy)
+			return http_error(srv, c, MHD_HTTP_TOO_MANY_REQUESTS, "TooManyRequests",
+					  "too many large request bodies in progress; retry", NULL);
 		mg_strbuf out = MG_STRBUF_INIT;
 		int status = 500;
 		int rc = mg_wh_handle(&out, &status,
@@ -217,11 +321,12 @@ static enum MHD_Result on_complete(mg_wh_server *srv, struct MHD_Connection *c, 
 			return simple_json(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   "{\"status\":\"not ready\",\"reason\":\"lookup caches "
 					   "not synced\"}");
-		return simple_json(srv, c, MHD_HTTP_OK, "{\"status\":\"ready\"}");
+		return ready(srv, c);
 	case R_METRICS: {
 		mg_strbuf out = MG_STRBUF_INIT;
 		/* Kept in an atomic on the hot path; published here, where it is read. */
 		mg_metric_set(srv->opts.metrics->in_flight, NULL, atomic_load(&srv->in_flight));
+		publish_guard(srv); /* one scrape at a time: MHD answers it on one thread */
 		if (mg_metrics_render(&out, srv->opts.metrics->reg)) {
 			mg_strbuf_free(&out);
 			return MHD_NO;
@@ -249,10 +354,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = ctx;
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		atomic_fetch_add(&srv->in_flight, 1);
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci && ci->socket_context)
-			((conn_ctx *)ci->socket_context)->requests++;
+		conn_ctx *cc = conn_of(c);
+		if (cc) {
+			cc->requests++;
+			/* Headers complete: the body and the answer are due within the timeout. */
+			mg_connguard_request(srv->guard, cc->guard_id);
+		}
 		return on_headers(srv, c, ctx, url, method);
 	}
 	if (ctx->answered) {
@@ -274,7 +381,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			ctx->too_big = true;
 			mg_strbuf_free(&ctx->body);
 		}
-		if (!ctx->too_big &&
+		/* Without a Content-Length the budget is taken as the body grows. */
+		size_t have = ctx->body.len + *upload_data_size;
+		if (!ctx->too_big && !ctx->too_busy && have > ctx->reserved &&
+		    !take_budget(srv, ctx, have - ctx->reserved)) {
+			ctx->too_busy = true;
+			mg_strbuf_free(&ctx->body);
+		}
+		if (!ctx->too_big && !ctx->too_busy &&
 		    mg_strbuf_append(&ctx->body, upload_data, *upload_data_size))
 			return MHD_NO;
 		*upload_data_size = 0;
@@ -289,9 +403,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	mg_wh_server *srv = cls;
 	req_ctx *ctx = *con_cls;
-	(void)c, (void)toe;
+	(void)toe;
+	conn_ctx *cc = conn_of(c);
+	if (cc)
+		mg_connguard_answered(srv->guard, cc->guard_id);
 	if (!ctx)
 		return;
+	release_budget(srv, ctx);
 	mg_strbuf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
@@ -303,11 +421,30 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
 	mg_wh_server *srv = cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(conn_ctx)); /* NULL only loses a metric */
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		int id = fd ? mg_connguard_add(srv->guard, fd->connect_fd,
+					       addr ? addr->client_addr : NULL)
+			    : -1;
+		conn_ctx *cc = calloc(1, sizeof(conn_ctx));
+		if (!cc || id < 0) {
+			/* Untracked means unbounded: better no connection at all. */
+			mg_connguard_remove(srv->guard, id);
+			if (fd)
+				shutdown(fd->connect_fd, SHUT_RDWR);
+			free(cc);
+			*socket_context = NULL;
+			return;
+		}
+		cc->guard_id = id;
+		*socket_context = cc;
 		return;
 	}
 	conn_ctx *cc = *socket_context;
-	(void)c;
+	if (cc)
+		mg_connguard_remove(srv->guard, cc->guard_id);
 	/* A connection that ends without a single request is counted as a failed handshake:
 	 * plain HTTP, a client refusing our certificate, a port probe. The GnuTLS session
 	 * cannot be asked instead: libmicrohttpd may already have freed it by now (valgrind
@@ -317,6 +454,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		mg_metric_inc(srv->opts.metrics->tls_errors, NULL, 1);
 	free(cc);
 	*socket_context = NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	mg_wh_server *srv = cls;
+	return mg_connguard_admit(srv->guard, addr, len) ? MHD_YES : MHD_NO;
 }
 
 /* libmicrohttpd's own messages (handshake failures, timeouts) are routine on a busy
@@ -341,7 +484,10 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+	/* poll(), not epoll: libmicrohttpd 0.9.75 in epoll mode spins on a connection that sent
+	 * part of a TLS record and stalls (epoll_wait(…, 0) then recv EAGAIN, forever: half a
+	 * core per connection, measured). bench/hostile measures the stalled handshake. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TLS |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	memset(&ss, 0, sizeof(ss));
 	*why = NULL;
@@ -370,8 +516,28 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 		return MG_ENOMEM;
 	srv->opts = *opts;
 	srv->quiesced_fd = MHD_INVALID_SOCKET;
+	mg_connguard_opts go = {
+		.max_connections = opts->max_connections,
+		.max_per_client = opts->max_per_client ? opts->max_per_client : opts->max_connections,
+		.header_timeout_ms = (opts->header_timeout ? opts->header_timeout : 10) * 1000u,
+		.request_timeout_ms = opts->connection_timeout * 1000u,
+		.idle_timeout_ms = opts->connection_timeout * 1000u,
+	};
+	int grc = mg_connguard_new(&srv->guard, &go);
+	if (grc) {
+		*why = "invalid connection limits";
+		free(srv);
+		return grc;
+	}
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->draining, false);
+	atomic_init(&srv->large_bytes, 0);
+	atomic_init(&srv->small_bytes, 0);
+	/* A large body for every worker and one more being received: a bound on body memory
+	 * that does not depend on the number of connections (docs/webhook.md "Cost per
+	 * request"). */
+	srv->large_budget = opts->body_budget ? opts->body_budget
+					      : ((size_t)opts->threads + 1) * MG_WH_MAX_BODY;
 
 	struct MHD_OptionItem items[16];
 	size_t n = 0;
@@ -380,8 +546,11 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 					     (void *)mg_certs_retrieve};
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
 					     (void *)MG_WH_TLS_PRIORITIES};
+	/* The guard enforces max_connections; libmicrohttpd's limit leaves room for the
+	 * connections it has shut down and libmicrohttpd has not closed yet. */
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-					     (intptr_t)opts->max_connections, NULL};
+					     (intptr_t)(opts->max_connections + MG_CONNGUARD_SLACK),
+					     NULL};
 	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
 					     (intptr_t)opts->connection_timeout, NULL};
 	/* libmicrohttpd zeroes a connection's pool for every request: keep it just large
@@ -395,11 +564,12 @@ int mg_wh_server_start(mg_wh_server **out, const mg_wh_server_opts *opts, const 
 
 	/* The logger goes first so that libmicrohttpd uses it for option errors too. */
 	srv->daemon = MHD_start_daemon(
-		flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		flags, (uint16_t)opts->port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_log, NULL, MHD_OPTION_ARRAY, items, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 		srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		*why = "cannot listen (address in use, or not an address of this host)";
+		mg_connguard_free(srv->guard);
 		free(srv);
 		return MG_EIO;
 	}
@@ -441,5 +611,6 @@ void mg_wh_server_free(mg_wh_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	if (srv->quiesced_fd != MHD_INVALID_SOCKET)
 		close(srv->quiesced_fd);
+	mg_connguard_free(srv->guard);
 	free(srv);
 }

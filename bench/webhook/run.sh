@@ -80,6 +80,14 @@ run_openloop() { # $1 = port
 		/validate="$HERE/bodies/pvc-create.json" | grep 'latency_us'
 }
 
+new_tls() { # $1 = port, $2 = -new (full handshakes) or -reuse (session resumption)
+	# connections/s from `openssl s_time` (OpenSSL's default groups: X25519 first, as
+	# the API server's Go client): each connection a TLS handshake and one request
+	$CLI openssl s_time -connect "127.0.0.1:$1" -CAfile "$WORK/ca.crt" $2 -time "$DUR" \
+		-www /healthz 2>/dev/null | awk '/connections\/user sec/ {
+			for (i = 1; i <= NF; i++) if ($i ~ /connections\/user/) { print $(i-1); exit } }'
+}
+
 field() { # $1 = line, $2 = key -> value
 	echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'
 }
@@ -96,6 +104,8 @@ wait_port
 WPORT=$(cat "$WORK/port")
 MG=$(run_wrk "$WPORT")
 MG_OPEN=$(run_openloop "$WPORT")
+MG_NEW=$(new_tls "$WPORT" -new)
+MG_RES=$(new_tls "$WPORT" -reuse)
 MG_RSS=$(hwm_kb "$WPID")
 kill -TERM "$WPID"; wait "$WPID" || true
 
@@ -140,6 +150,8 @@ done
 PIDS="$PIDS $NPID"
 NG=$(run_wrk "$NPORT")
 NG_OPEN=$(run_openloop "$NPORT")
+NG_NEW=$(new_tls "$NPORT" -new)
+NG_RES=$(new_tls "$NPORT" -reuse)
 NWORKER=$(pgrep -P "$NPID" | head -1)
 NG_RSS=$(( $(hwm_kb "$NPID") + $(hwm_kb "${NWORKER:-$NPID}") ))
 kill -QUIT "$NPID"; wait "$NPID" || true
@@ -159,3 +171,9 @@ echo "== open loop, 1,000 requests/s for ${DUR}s over 8 keep-alive connections"
 echo "mirrorgate: $MG_OPEN"
 echo "nginx:      $NG_OPEN"
 echo "(target: mirrorgate p99 < 1000 us; RSS < 15360 kB)"
+echo
+echo "== new TLS connections per second of server CPU (openssl s_time, ${DUR}s, one at a time)"
+echo "mirrorgate: full handshakes ${MG_NEW:-?}/s, resumed ${MG_RES:-?}/s"
+echo "nginx:      full handshakes ${NG_NEW:-?}/s, resumed ${NG_RES:-?}/s"
+awk -v a="${MG_NEW:-0}" -v b="${NG_NEW:-0}" \
+	'BEGIN { if (b > 0) printf "ratio mirrorgate/nginx (new handshakes/s): %.2f\n", a / b }'

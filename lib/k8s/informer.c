@@ -31,6 +31,7 @@ struct mg_informer {
 	char *ns, *label_selector, *field_selector;
 	long page_size, backoff_base_ms, backoff_cap_ms, watch_timeout_s;
 	mg_informer_handlers h;
+	bool strip_last_applied;
 
 	pthread_rwlock_t lock;
 	mg_strmap *objs; /* object key -> cJSON * */
@@ -138,6 +139,7 @@ int mg_informer_new(mg_informer **out, mg_k8s_client *client, const mg_k8s_resou
 	inf->seed = (unsigned int)time(NULL) ^ (unsigned int)(uintptr_t)inf;
 	if (o.handlers)
 		inf->h = *o.handlers;
+	inf->strip_last_applied = o.strip_last_applied;
 	int rc = MG_ENOMEM;
 	if (dup_opt(&inf->group, res->group ? res->group : "") != 0 ||
 	    !(inf->group = inf->group ? inf->group : mg_strdup("")) ||
@@ -225,9 +227,25 @@ static void index_update(mg_informer *inf, const char *objkey, const cJSON *obj,
 	}
 }
 
+/* What no reader of the cache uses and the API server sends with every object:
+ * metadata.managedFields (often most of an object's bytes) always; it may be left out of a
+ * PUT of a cached copy, which keeps the stored one. The kubectl last-applied annotation
+ * (a second copy of the object) only for read-only caches (strip_last_applied): a PUT of
+ * a copy without it would delete it. */
+static void trim(const mg_informer *inf, cJSON *obj)
+{
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+	if (inf->strip_last_applied)
+		cJSON_DeleteItemFromObjectCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(md, "annotations"),
+			"kubectl.kubernetes.io/last-applied-configuration");
+}
+
 /* Stores obj (taking ownership) and calls the handlers. */
 static int upsert(mg_informer *inf, cJSON *obj)
 {
+	trim(inf, obj);
 	const char *name = meta(obj, "name");
 	if (!name) {
 		cJSON_Delete(obj);
@@ -282,7 +300,7 @@ static void set_rv(mg_informer *inf, const char *rv)
 /* ---- reflector ---- */
 
 struct stale_ctx {
-	cJSON *fresh_keys; /* object: key -> true */
+	mg_strmap *fresh_keys; /* a hash set: key -> non-NULL; O(1) look-ups keep a relist O(N) */
 	char **stale;
 	size_t n;
 	int rc;
@@ -292,7 +310,7 @@ static int find_stale(void *ctx, const char *key, void *val)
 {
 	(void)val;
 	struct stale_ctx *s = ctx;
-	if (cJSON_GetObjectItemCaseSensitive(s->fresh_keys, key))
+	if (mg_strmap_get(s->fresh_keys, key))
 		return 0;
 	char **n = realloc(s->stale, (s->n + 1) * sizeof(*n));
 	if (!n)
@@ -307,30 +325,35 @@ static int find_stale(void *ctx, const char *key, void *val)
 /* Replaces the cache with a fresh list: updates what changed, deletes what vanished. */
 static int replace_all(mg_informer *inf, cJSON *items)
 {
-	struct stale_ctx s = {cJSON_CreateObject(), NULL, 0, 0};
+	struct stale_ctx s = {NULL, NULL, 0, 0};
 	int rc = 0;
-	if (!s.fresh_keys)
+	if (mg_strmap_new(&s.fresh_keys, NULL) != 0)
 		return MG_ENOMEM;
+	char present = 1;
 	cJSON *it;
+	/* detached from the front: cJSON's array removal from the head is O(1) */
 	while ((it = cJSON_DetachItemFromArray(items, 0))) {
 		const char *name = meta(it, "name");
 		char *key = name ? obj_key(meta(it, "namespace"), name) : NULL;
-		if (key)
-			cJSON_AddBoolToObject(s.fresh_keys, key, 1);
+		if (key && mg_strmap_put(s.fresh_keys, key, &present) != 0 && rc == 0)
+			rc = MG_ENOMEM;
 		free(key);
 		int r = upsert(inf, it);
 		if (r != 0 && rc == 0)
 			rc = r;
 	}
-	pthread_rwlock_rdlock(&inf->lock);
-	mg_strmap_each(inf->objs, find_stale, &s);
-	pthread_rwlock_unlock(&inf->lock);
+	/* with an incomplete set of fresh keys, live objects would look stale: keep them all */
+	if (rc != MG_ENOMEM) {
+		pthread_rwlock_rdlock(&inf->lock);
+		mg_strmap_each(inf->objs, find_stale, &s);
+		pthread_rwlock_unlock(&inf->lock);
+	}
 	for (size_t i = 0; i < s.n; i++) {
 		remove_key(inf, s.stale[i]);
 		free(s.stale[i]);
 	}
 	free(s.stale);
-	cJSON_Delete(s.fresh_keys);
+	mg_strmap_free(s.fresh_keys);
 	return rc ? rc : s.rc;
 }
 

@@ -11,6 +11,10 @@
  * *headers is owned by the caller afterwards (curl_slist_free_all). */
 int mg_k8s__setup(mg_k8s_client *c, CURL *h, const char *path_query, const char *accept,
 		  struct curl_slist **headers);
+/* A curl handle from the client's pool (or a new one), and back into it after the request:
+ * reused handles keep their kept-alive connections. take returns NULL on no memory. */
+CURL *mg_k8s__handle_take(mg_k8s_client *c);
+void mg_k8s__handle_give(mg_k8s_client *c, CURL *h);
 /* Maps an HTTP answer (and its metav1.Status body, if any) to an mg_err code. */
 int mg_k8s__error_from(long code, const char *body, long retry_after, mg_k8s_status *st);
 /* Maps a curl failure to an mg_err code. */

@@ -211,6 +211,7 @@ int mg_lookup_informer_new(mg_lookup_informer **out, mg_k8s_client *client,
 					       &mg_k8s_res_configmap};
 	for (int i = 0; i < I_COUNT; i++) {
 		io[i].backoff_cap_ms = o.backoff_cap_ms;
+		io[i].strip_last_applied = true; /* the webhook only reads */
 		if ((rc = mg_informer_new(&li->inf[i], client, res[i], &io[i])) != 0)
 			goto fail;
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "mirrorgate/core/jsonnum.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/log.h"
 
@@ -56,7 +57,7 @@ static int handle_line(struct watch_ctx *w, const char *data, size_t len)
 		 * Status with code 410 on an HTTP 200 stream. */
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
 		char *body = cJSON_PrintUnformatted(obj);
-		long c = cJSON_IsNumber(code) ? (long)code->valuedouble : 500;
+		long c = (long)mg_json_ll_or(code, 500);
 		w->result = mg_k8s__error_from(c, body, -1, NULL);
 		if (w->result == 0)
 			w->result = MG_EREMOTE;

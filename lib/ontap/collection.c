@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/strbuf.h"
 
@@ -48,7 +49,7 @@ bool mg_ontap_json_bool(const cJSON *obj, const char *path, bool dflt)
 long long mg_ontap_json_ll(const cJSON *obj, const char *path, long long dflt)
 {
 	const cJSON *v = mg_ontap_json_at(obj, path);
-	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+	return mg_json_ll_or(v, dflt);
 }
 
 int mg_ontap_query_add(mg_strbuf *sb, const char *key, const char *value)

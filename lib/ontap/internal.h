@@ -11,9 +11,15 @@
 
 #include "mirrorgate/ontap/client.h"
 
+#define MG_ONTAP_POOL_MAX 8
+
 struct mg_ontap_client {
-	pthread_mutex_t lock; /* one CURL handle, one request at a time */
-	CURL *curl;
+	pthread_mutex_t lock; /* guards the handle pool and the cached version */
+	/* Idle handles, each with its kept-alive connection: concurrent requests (several
+	 * workers on one SVM, a request held open by return_timeout) each take their own
+	 * instead of queueing behind one handle. */
+	CURL *idle[MG_ONTAP_POOL_MAX];
+	size_t nidle;
 	char *base_url;
 	char *ca_file;
 	char *ca_pem;
@@ -30,9 +36,13 @@ struct mg_ontap_client {
 	uint64_t job_deadline_ms;
 	uint64_t job_initial_interval_ms;
 	uint64_t job_max_interval_ms;
+	unsigned return_timeout_s;
 	mg_ontap_now_fn now_ms;
 	mg_ontap_sleep_fn sleep_ms;
 	void *clock_ctx;
+	bool (*may_write)(void *ctx, long needed_ms);
+	void *may_write_ctx;
+	void (*write_pause_hook)(void *ctx);
 	bool have_version;
 	mg_ontap_version version;
 };

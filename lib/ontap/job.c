@@ -181,9 +181,24 @@ int mg_ontap_request_wait(mg_ontap_client *c, const char *method, const char *pa
 {
 	int status;
 	cJSON *resp = NULL;
-	int rc = mg_ontap_request(c, method, path, body, &status, &resp, err);
-	if (rc == 0)
+	if (!c || !path)
+		return mg_ontap_bad_args(err, __func__);
+	long rt = (long)c->return_timeout_s;
+	if (rt * 1000 > c->timeout_ms / 2)
+		rt = c->timeout_ms / 2000;
+	char *full = rt > 0 ? mg_asprintf("%s%creturn_timeout=%ld", path,
+					  strchr(path, '?') ? '&' : '?', rt)
+			    : mg_strdup(path);
+	if (!full) {
+		mg_ontap_error_set(err, MG_ENOMEM, MG_ONTAP_SRC_CLIENT, "out of memory");
+		return MG_ENOMEM;
+	}
+	int rc = mg_ontap_request(c, method, full, body, &status, &resp, err);
+	/* 200/201 under return_timeout: the job finished, and succeeded (a failure comes back
+	 * as an error answer); 202: still running, poll it as before. */
+	if (rc == 0 && (rt == 0 || status == 202))
 		rc = mg_ontap_job_wait_response(c, resp, err);
+	free(full);
 	cJSON_Delete(resp);
 	return rc;
 }

@@ -38,8 +38,8 @@ void mg_ontap_client_free(mg_ontap_client *c)
 {
 	if (!c)
 		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	for (size_t i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
 	pthread_mutex_destroy(&c->lock);
 	free(c->base_url);
 	free(c->ca_file);
@@ -118,12 +118,16 @@ int mg_ontap_client_new(mg_ontap_client **out, const mg_ontap_config *cfg)
 	c->job_deadline_ms = cfg->job_deadline_ms ? cfg->job_deadline_ms : 120000;
 	c->job_initial_interval_ms = cfg->job_initial_interval_ms ? cfg->job_initial_interval_ms : 250;
 	c->job_max_interval_ms = cfg->job_max_interval_ms ? cfg->job_max_interval_ms : 4000;
+	c->return_timeout_s = cfg->return_timeout_s;
 	c->now_ms = cfg->now_ms ? cfg->now_ms : default_now_ms;
 	c->sleep_ms = cfg->sleep_ms ? cfg->sleep_ms : default_sleep_ms;
 	c->clock_ctx = cfg->clock_ctx;
-	c->curl = curl_easy_init();
-	if (!c->curl)
+	c->may_write = cfg->may_write;
+	c->may_write_ctx = cfg->may_write_ctx;
+	c->write_pause_hook = cfg->write_pause_hook;
+	if (!(c->idle[0] = curl_easy_init()))
 		goto out;
+	c->nidle = 1;
 	if (c->insecure)
 		mg_warn("ontap: TLS verification disabled (insecure); do not use in production",
 			"base_url", c->base_url, NULL);
@@ -139,6 +143,8 @@ typedef struct body_buf {
 	mg_strbuf sb;
 	size_t max;
 	bool too_big;
+	mg_ontap_client *client; /* for the write fence at connect time */
+	bool fenced;             /* the fence refused as the connection opened */
 } body_buf;
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -178,10 +184,49 @@ static bool retryable(CURLcode cc)
 	return cc == CURLE_GOT_NOTHING || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR;
 }
 
-static int configure(mg_ontap_client *c, const char *method, const char *url, const char *payload,
-		     struct curl_slist *headers, body_buf *resp)
+/* A write's connection is opening (writes always get a fresh one): the last moment to
+ * refuse it before a byte leaves. */
+static int on_write_socket(void *clientp, curl_socket_t fd, curlsocktype purpose)
 {
-	CURL *h = c->curl;
+	body_buf *r = clientp;
+	mg_ontap_client *c = r->client;
+	(void)fd, (void)purpose;
+	if (c->write_pause_hook)
+		c->write_pause_hook(c->may_write_ctx);
+	if (c->may_write && !c->may_write(c->may_write_ctx, c->timeout_ms)) {
+		r->fenced = true;
+		return CURL_SOCKOPT_ERROR;
+	}
+	return CURL_SOCKOPT_OK;
+}
+
+static CURL *handle_take(mg_ontap_client *c)
+{
+	CURL *h = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle > 0)
+		h = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->lock);
+	return h ? h : curl_easy_init();
+}
+
+static void handle_give(mg_ontap_client *c, CURL *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle < MG_ONTAP_POOL_MAX) {
+		c->idle[c->nidle++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static int configure(mg_ontap_client *c, CURL *h, const char *method, const char *url,
+		     const char *payload, struct curl_slist *headers, body_buf *resp)
+{
 	/* Reset per-request options but keep the connection cache of this handle. */
 	curl_easy_reset(h);
 	int bad = 0;
@@ -216,8 +261,11 @@ static int configure(mg_ontap_client *c, const char *method, const char *url, co
 	/* libcurl silently resends a request whose reused connection died without an answer.
 	 * For a write that may already have been applied, so writes get a fresh connection
 	 * (no silent resend); reads keep reusing theirs. */
-	if (strcmp(method, "GET") != 0)
+	if (strcmp(method, "GET") != 0) {
 		bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		bad |= curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_write_socket);
+		bad |= curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, resp);
+	}
 	if (payload) {
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
@@ -231,10 +279,10 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	int rc = MG_EINVAL;
 	char *url = NULL, *payload = NULL;
 	struct curl_slist *headers = NULL;
-	body_buf resp = {MG_STRBUF_INIT, 0, false};
+	body_buf resp = {MG_STRBUF_INIT, 0, false, c, false};
 	cJSON *parsed = NULL;
 	long code = 0;
-	bool locked = false;
+	CURL *h = NULL;
 	if (response)
 		*response = NULL;
 	if (status)
@@ -261,26 +309,34 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	}
 	resp.max = c->max_response_bytes;
 
-	pthread_mutex_lock(&c->lock);
-	locked = true;
+	if (!(h = handle_take(c)))
+		goto out;
 	uint64_t started = default_now_ms(NULL);
 	CURLcode cc = CURLE_OK;
 	bool idempotent = strcmp(method, "GET") == 0;
+	if (!idempotent && c->may_write && !c->may_write(c->may_write_ctx, c->timeout_ms)) {
+		rc = MG_ECONFLICT;
+		mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
+				   "%s %s not sent: leadership is not certain for the request's "
+				   "%ld ms timeout",
+				   method, path_and_query, c->timeout_ms);
+		goto out;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		mg_strbuf_reset(&resp.sb);
 		resp.too_big = false;
-		if (configure(c, method, url, payload, headers, &resp) != 0) {
+		if (configure(c, h, method, url, payload, headers, &resp) != 0) {
 			rc = MG_EINVAL;
 			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT, "libcurl refused an option");
 			goto out;
 		}
-		cc = curl_easy_perform(c->curl);
+		cc = curl_easy_perform(h);
 		if (!(idempotent && attempt == 0 && retryable(cc)))
 			break;
 		mg_debug("ontap: connection lost before an answer, retrying once", "method", method,
 			 "path", path_and_query, NULL);
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (mg_log_enabled(MG_LOG_DEBUG)) {
 		char st[16], ms[32];
 		snprintf(st, sizeof(st), "%ld", code);
@@ -291,7 +347,13 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 			 "ms", ms, NULL);
 	}
 	if (cc != CURLE_OK) {
-		if (resp.too_big) {
+		if (resp.fenced) {
+			rc = MG_ECONFLICT;
+			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
+					   "%s %s not sent: leadership was lost before the connection "
+					   "opened",
+					   method, path_and_query);
+		} else if (resp.too_big) {
 			rc = MG_ETOOBIG;
 			mg_ontap_error_set(err, rc, MG_ONTAP_SRC_CLIENT,
 					   "response to %s %s exceeds %zu bytes", method,
@@ -303,8 +365,8 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 		}
 		goto out;
 	}
-	pthread_mutex_unlock(&c->lock);
-	locked = false;
+	handle_give(c, h);
+	h = NULL;
 	if (status)
 		*status = (int)code;
 	if (resp.sb.len > 0) {
@@ -332,8 +394,7 @@ int mg_ontap_request(mg_ontap_client *c, const char *method, const char *path_an
 	}
 	rc = 0;
 out:
-	if (locked)
-		pthread_mutex_unlock(&c->lock);
+	handle_give(c, h);
 	cJSON_Delete(parsed);
 	mg_strbuf_free(&resp.sb);
 	curl_slist_free_all(headers);

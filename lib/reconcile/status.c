@@ -1,8 +1,10 @@
 #include "mirrorgate/reconcile/status.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/core/model.h"
 
@@ -74,7 +76,8 @@ bool mg_tmr_status_changed(const cJSON *tmr_obj, const mg_tmr_condition_values *
 			return true;
 	}
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(c, "observedGeneration");
-	if (!cJSON_IsNumber(g) || (long long)g->valuedouble != v->observed_generation)
+	long long stored = 0;
+	if (!mg_json_int_in(g, LLONG_MIN, LLONG_MAX, &stored) || stored != v->observed_generation)
 		return true;
 	return false;
 }

@@ -77,6 +77,30 @@ int mg_strbuf_printf(mg_strbuf *sb, const char *fmt, ...)
 	return rc;
 }
 
+/* Bytes of the valid UTF-8 sequence at p (no overlongs, surrogates or values above
+ * U+10FFFF), or 0. p is NUL-terminated, so a cut sequence stops at the NUL. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0], cp, min;
+	size_t n;
+	if ((c & 0xE0) == 0xC0)
+		n = 2, min = 0x80, cp = c & 0x1F;
+	else if ((c & 0xF0) == 0xE0)
+		n = 3, min = 0x800, cp = c & 0x0F;
+	else if ((c & 0xF8) == 0xF0)
+		n = 4, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
 int mg_strbuf_put_json_string(mg_strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -92,6 +116,16 @@ int mg_strbuf_put_json_string(mg_strbuf *sb, const char *s)
 			if (*p < 0x20) {
 				char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
 				rc = mg_strbuf_append(sb, esc, 6);
+			} else if (*p >= 0x80) {
+				/* Invalid UTF-8 becomes U+FFFD, as Go's encoder does: the output is
+				 * always JSON, whatever the input held. */
+				size_t n = utf8_seq(p);
+				if (n) {
+					rc = mg_strbuf_append(sb, (const char *)p, n);
+					p += n - 1;
+				} else {
+					rc = mg_strbuf_append(sb, "\\ufffd", 6);
+				}
 			} else {
 				rc = mg_strbuf_putc(sb, (char)*p);
 			}

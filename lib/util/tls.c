@@ -75,7 +75,15 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok ? 0 : MG_ETLS;
 }
 
+static X509 *new_cert_window(EVP_PKEY *key, const char *cn, long not_before_s, long not_after_s);
+
 static X509 *new_cert(EVP_PKEY *key, const char *cn, int days)
+{
+	/* Backdated an hour so that clocks slightly behind ours still accept it. */
+	return new_cert_window(key, cn, -3600, (long)days * 86400);
+}
+
+static X509 *new_cert_window(EVP_PKEY *key, const char *cn, long not_before_s, long not_after_s)
 {
 	X509 *cert = X509_new();
 	if (!cert)
@@ -90,9 +98,9 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, int days)
 		goto fail;
 	BN_free(bn);
 	bn = NULL;
-	/* Backdated an hour so that clocks slightly behind ours still accept it. */
-	if (!X509_set_version(cert, 2) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+	if (!X509_set_version(cert, 2) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(cert), not_before_s) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(cert), not_after_s) ||
 	    !X509_set_pubkey(cert, key))
 		goto fail;
 	X509_NAME *name = X509_get_subject_name(cert);
@@ -148,6 +156,14 @@ static int load_pair(const mg_pem_pair *pair, X509 **cert, EVP_PKEY **key)
 int mg_tls_make_leaf(mg_pem_pair *out, const mg_pem_pair *ca, const char *common_name,
 		     const char *const *sans, size_t nsans, int days, bool client)
 {
+	return mg_tls_make_leaf_window(out, ca, common_name, sans, nsans, -3600,
+				       (long)days * 86400, client);
+}
+
+int mg_tls_make_leaf_window(mg_pem_pair *out, const mg_pem_pair *ca, const char *common_name,
+			    const char *const *sans, size_t nsans, long not_before_s,
+			    long not_after_s, bool client)
+{
 	int rc;
 	X509 *ca_cert = NULL, *cert = NULL;
 	EVP_PKEY *ca_key = NULL, *key = NULL;
@@ -155,7 +171,7 @@ int mg_tls_make_leaf(mg_pem_pair *out, const mg_pem_pair *ca, const char *common
 	if ((rc = load_pair(ca, &ca_cert, &ca_key)))
 		goto out;
 	rc = MG_ETLS;
-	if (!(key = new_key()) || !(cert = new_cert(key, common_name, days)))
+	if (!(key = new_key()) || !(cert = new_cert_window(key, common_name, not_before_s, not_after_s)))
 		goto out;
 	if (!X509_set_issuer_name(cert, X509_get_subject_name(ca_cert)))
 		goto out;

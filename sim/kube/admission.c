@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "ksim.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/core/jsonpatch.h"
@@ -441,7 +442,7 @@ int ksim_admit(ksim_server *srv, const ksim_admission_req *req, cJSON **obj, boo
 		const char *fp = jstr(h, "failurePolicy");
 		bool ignore = fp && strcmp(fp, "Ignore") == 0;
 		const cJSON *to = cJSON_GetObjectItemCaseSensitive(h, "timeoutSeconds");
-		long timeout = cJSON_IsNumber(to) ? (long)to->valuedouble : 10;
+		long timeout = (long)mg_json_ll_or(to, 10);
 		if (timeout < 1 || timeout > 30)
 			timeout = 10;
 		char err[1024] = "";
@@ -480,7 +481,8 @@ int ksim_admit(ksim_server *srv, const ksim_admission_req *req, cJSON **obj, boo
 				const cJSON *st = cJSON_GetObjectItemCaseSensitive(resp, "status");
 				const cJSON *code = cJSON_GetObjectItemCaseSensitive(st, "code");
 				const char *msg = jstr(st, "message"), *reason = jstr(st, "reason");
-				int c = cJSON_IsNumber(code) ? (int)code->valuedouble : 0;
+				long long cv = 0; /* a webhook's code may be any number */
+				int c = mg_json_int_in(code, 0, 999, &cv) ? (int)cv : 0;
 				if (c < 400)
 					c = 400;
 				char *text =

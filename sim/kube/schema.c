@@ -1,11 +1,13 @@
 /* Structural schema checks for custom resources: the part of the API server's CRD
  * validation that Trident's CRDs use (type, required, enum, minItems, maxItems, properties,
  * items, x-kubernetes-preserve-unknown-fields), with pruning of unknown fields. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirrorgate/core/jsonnum.h"
 #include "ksim.h"
 #include "mirrorgate/util/strbuf.h"
 
@@ -83,14 +85,15 @@ static void walk(const cJSON *schema, cJSON *node, const char *path, cJSON *errs
 		const cJSON *mn = cJSON_GetObjectItemCaseSensitive(schema, "minItems");
 		const cJSON *mx = cJSON_GetObjectItemCaseSensitive(schema, "maxItems");
 		char buf[256];
-		if (cJSON_IsNumber(mn) && n < (int)mn->valuedouble) {
+		long long lo = 0, hi = 0;
+		if (mg_json_int_in(mn, 0, INT_MAX, &lo) && n < (int)lo) {
 			snprintf(buf, sizeof(buf), "Invalid value: %d: %s in body should have at least %d items",
-				 n, path, (int)mn->valuedouble);
+				 n, path, (int)lo);
 			add_err(errs, path, buf);
 		}
-		if (cJSON_IsNumber(mx) && n > (int)mx->valuedouble) {
+		if (mg_json_int_in(mx, 0, INT_MAX, &hi) && n > (int)hi) {
 			snprintf(buf, sizeof(buf), "Too many: %d: must have at most %d items", n,
-				 (int)mx->valuedouble);
+				 (int)hi);
 			add_err(errs, path, buf);
 		}
 		const cJSON *items = cJSON_GetObjectItemCaseSensitive(schema, "items");

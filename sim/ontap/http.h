@@ -51,6 +51,20 @@ void sim_resp_job_wait(sim_req *rq, sim_resp *rs, sim_job *j, int done_status);
 /* Answers a collection: filters on non-reserved query arguments, pages with max_records and
  * start.uuid (next link), projects to fields=. `records` (array of full objects) is taken. */
 void sim_respond_collection(const sim_req *rq, sim_resp *rs, const char *resource, cJSON *records);
+/* The same over the model's own items, rendered only when they pass the cheap filters:
+ * `field` gives a filterable field's text straight from the item (NULL: not known without
+ * rendering). With 10,000 relationships a filtered GET then renders the one that matches,
+ * not all of them (rendering everything cost 7.7 ms a request at 1,000). */
+typedef struct sim_coll_src {
+	size_t n;
+	/* the i-th item, or NULL when this view does not see it; called once per i, in order */
+	const void *(*item)(void *ctx, size_t i);
+	cJSON *(*render)(void *ctx, const void *item); /* the full record; caller frees */
+	const char *(*field)(void *ctx, const void *item, const char *key);
+	void *ctx;
+} sim_coll_src;
+void sim_respond_collection_src(const sim_req *rq, sim_resp *rs, const char *resource,
+				const sim_coll_src *src);
 /* Answers one record (projected to fields=; everything by default). `full` is taken. */
 void sim_respond_record(const sim_req *rq, sim_resp *rs, const char *resource, cJSON *full);
 

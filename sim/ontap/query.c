@@ -313,12 +313,63 @@ static bool bad_query(const sim_req *rq, sim_resp *rs, const char *resource)
 	return false;
 }
 
+static bool cheap_mismatch(const sim_req *rq, const sim_coll_src *src, const void *item)
+{
+	if (!src->field)
+		return false;
+	for (size_t i = 0; i < rq->nargs; i++) {
+		if (reserved(rq->args[i].key))
+			continue;
+		const char *text = src->field(src->ctx, item, rq->args[i].key);
+		if (!text)
+			continue;
+		cJSON v = {0};
+		v.type = cJSON_String;
+		v.valuestring = (char *)text;
+		char *alts = mg_strdup(rq->args[i].value ? rq->args[i].value : ""), *save = NULL;
+		bool any = false;
+		for (char *tok = alts ? strtok_r(alts, "|", &save) : NULL; tok && !any;
+		     tok = strtok_r(NULL, "|", &save))
+			any = match_one(&v, tok);
+		free(alts);
+		if (!any)
+			return true;
+	}
+	return false;
+}
+
+struct array_src {
+	const cJSON *cur;
+};
+
+static const void *array_item(void *ctx, size_t i)
+{
+	(void)i;
+	struct array_src *a = ctx;
+	const cJSON *it = a->cur;
+	a->cur = it ? it->next : NULL;
+	return it;
+}
+
+static cJSON *array_render(void *ctx, const void *item)
+{
+	(void)ctx;
+	return cJSON_Duplicate(item, 1);
+}
+
 void sim_respond_collection(const sim_req *rq, sim_resp *rs, const char *resource, cJSON *records)
 {
-	if (bad_query(rq, rs, resource)) {
-		cJSON_Delete(records);
+	struct array_src a = {records ? records->child : NULL};
+	sim_coll_src src = {(size_t)cJSON_GetArraySize(records), array_item, array_render, NULL, &a};
+	sim_respond_collection_src(rq, rs, resource, &src);
+	cJSON_Delete(records);
+}
+
+void sim_respond_collection_src(const sim_req *rq, sim_resp *rs, const char *resource,
+				const sim_coll_src *src)
+{
+	if (bad_query(rq, rs, resource))
 		return;
-	}
 	long max = 0;
 	const char *mr = sim_qarg(rq, "max_records");
 	if (mr) {
@@ -326,7 +377,6 @@ void sim_respond_collection(const sim_req *rq, sim_resp *rs, const char *resourc
 		max = strtol(mr, &end, 10);
 		if (*end || max < 1 || max > 100000) {
 			sim_resp_error(rs, 400, "262185", "Invalid value for max_records.", "max_records");
-			cJSON_Delete(records);
 			return;
 		}
 	}
@@ -335,26 +385,34 @@ void sim_respond_collection(const sim_req *rq, sim_resp *rs, const char *resourc
 	char next_uuid[SIM_UUID] = "";
 	cJSON *out = cJSON_CreateArray();
 	long n = 0;
-	const cJSON *rec;
-	cJSON_ArrayForEach(rec, records) {
-		if (!matches(rq, rec))
+	for (size_t i = 0; i < src->n; i++) {
+		const void *item = src->item(src->ctx, i);
+		if (!item || more || cheap_mismatch(rq, src, item))
+			continue; /* items are still walked after the page is full: item() may count */
+		cJSON *rec = src->render(src->ctx, item);
+		if (!rec)
 			continue;
+		if (!matches(rq, rec)) {
+			cJSON_Delete(rec);
+			continue;
+		}
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(rec, "uuid");
 		const char *uuid = cJSON_IsString(u) ? u->valuestring : "";
-		if (!started) {
-			if (strcmp(uuid, start) != 0)
-				continue;
-			started = true;
+		if (!started && strcmp(uuid, start) != 0) {
+			cJSON_Delete(rec);
+			continue;
 		}
+		started = true;
 		if (max && n == max) {
 			snprintf(next_uuid, sizeof(next_uuid), "%s", uuid);
 			more = true;
-			break;
+			cJSON_Delete(rec);
+			continue;
 		}
 		cJSON_AddItemToArray(out, project(rq, rec, true));
+		cJSON_Delete(rec);
 		n++;
 	}
-	cJSON_Delete(records);
 	rs->status = 200;
 	rs->body = cJSON_CreateObject();
 	cJSON_AddItemToObject(rs->body, "records", out);

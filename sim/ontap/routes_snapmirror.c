@@ -31,18 +31,49 @@ static bool hidden(sim_relationship *r)
 	return false;
 }
 
+struct rel_view {
+	sim_req *rq;
+	bool source_view;
+};
+
+static const void *rel_item(void *ctx, size_t i)
+{
+	struct rel_view *v = ctx;
+	sim_relationship *r = v->rq->f->relationships.items[i];
+	return sim_rel_visible(r, v->rq->cl, v->source_view) && !hidden(r) ? r : NULL;
+}
+
+static cJSON *rel_render(void *ctx, const void *item)
+{
+	struct rel_view *v = ctx;
+	return sim_json_relationship(v->rq->f, v->rq->cl, item);
+}
+
+/* The fields the reconciler filters on, read from the model without rendering. */
+static const char *rel_field(void *ctx, const void *item, const char *key)
+{
+	(void)ctx;
+	const sim_relationship *r = item;
+	if (strcmp(key, "uuid") == 0)
+		return r->uuid;
+	if (strcmp(key, "destination.path") == 0)
+		return r->dst_path;
+	if (strcmp(key, "source.path") == 0)
+		return r->src_path;
+	if (strcmp(key, "destination.svm.name") == 0)
+		return r->dst->svm->name;
+	if (strcmp(key, "source.svm.name") == 0)
+		return r->src->svm->name;
+	return NULL;
+}
+
 static void rel_collection(sim_req *rq, sim_resp *rs)
 {
 	sim_fabric *f = rq->f;
 	if (is(rq, "GET")) {
-		bool source_view = sim_arg_true(rq, "list_destinations_only");
-		cJSON *all = cJSON_CreateArray();
-		for (size_t i = 0; i < f->relationships.len; i++) {
-			sim_relationship *r = f->relationships.items[i];
-			if (sim_rel_visible(r, rq->cl, source_view) && !hidden(r))
-				cJSON_AddItemToArray(all, sim_json_relationship(f, rq->cl, r));
-		}
-		sim_respond_collection(rq, rs, "relationship", all);
+		struct rel_view v = {rq, sim_arg_true(rq, "list_destinations_only")};
+		sim_coll_src src = {f->relationships.len, rel_item, rel_render, rel_field, &v};
+		sim_respond_collection_src(rq, rs, "relationship", &src);
 		return;
 	}
 	if (!is(rq, "POST")) {

@@ -165,6 +165,33 @@ static void snapshot_routes(sim_req *rq, sim_resp *rs, sim_volume *v)
 	rs->body = cJSON_CreateObject();
 }
 
+static const void *vol_item(void *ctx, size_t i)
+{
+	sim_req *rq = ctx;
+	sim_volume *v = rq->f->volumes.items[i];
+	return v->svm->cluster == rq->cl ? v : NULL;
+}
+
+static cJSON *vol_render(void *ctx, const void *item)
+{
+	(void)ctx;
+	return sim_json_volume(item);
+}
+
+/* Look-ups by name (the reconciler's) decided without rendering every volume. */
+static const char *vol_field(void *ctx, const void *item, const char *key)
+{
+	(void)ctx;
+	const sim_volume *v = item;
+	if (strcmp(key, "name") == 0)
+		return v->name;
+	if (strcmp(key, "uuid") == 0)
+		return v->uuid;
+	if (strcmp(key, "svm.name") == 0)
+		return v->svm->name;
+	return NULL;
+}
+
 bool sim_route_volume(sim_req *rq, sim_resp *rs)
 {
 	if (!seg(rq, 1, "storage") || !seg(rq, 2, "volumes"))
@@ -172,13 +199,8 @@ bool sim_route_volume(sim_req *rq, sim_resp *rs)
 	bool get = strcmp(rq->method, "GET") == 0;
 	if (rq->nseg == 3) {
 		if (get) {
-			cJSON *all = cJSON_CreateArray();
-			for (size_t i = 0; i < rq->f->volumes.len; i++) {
-				sim_volume *v = rq->f->volumes.items[i];
-				if (v->svm->cluster == rq->cl)
-					cJSON_AddItemToArray(all, sim_json_volume(v));
-			}
-			sim_respond_collection(rq, rs, "volume", all);
+			sim_coll_src src = {rq->f->volumes.len, vol_item, vol_render, vol_field, rq};
+			sim_respond_collection_src(rq, rs, "volume", &src);
 		} else if (strcmp(rq->method, "POST") == 0) {
 			volume_post(rq, rs);
 		} else {

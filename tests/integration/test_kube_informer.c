@@ -317,3 +317,45 @@ Test(k8s_informer, lookup_from_a_bad_kubeconfig_fails_cleanly)
 	cr_assert_eq(mg_lookup_informer_from_kubeconfig(&li, NULL, NULL, NULL, why, sizeof(why)), MG_ENOTFOUND);
 	cr_assert(strstr(why, "not running in a cluster"));
 }
+
+static bool has_path(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(m, a);
+	return b ? cJSON_GetObjectItemCaseSensitive(x, b) != NULL : x != NULL;
+}
+
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
+static void check_trim(bool strip)
+{
+	create(&mg_k8s_res_configmap, "default",
+	       "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fat\","
+	       "\"annotations\":{\"" LAST_APPLIED "\":\"{\\\"big\\\":1}\",\"keep.me/x\":\"y\"},"
+	       "\"managedFields\":[{\"manager\":\"kubectl\",\"operation\":\"Update\","
+	       "\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:data\":{}}}]},\"data\":{\"k\":\"v\"}}");
+	cJSON *live = NULL;
+	cr_assert_eq(mg_k8s_get(&live, client, &mg_k8s_res_configmap, "default", "fat", NULL), 0);
+	cr_assert(has_path(live, "managedFields", NULL), "kube-sim dropped managedFields itself");
+	cJSON_Delete(live);
+	mg_informer_opts o = {.ns = "default", .strip_last_applied = strip};
+	cr_assert_eq(mg_informer_new(&inf, client, &mg_k8s_res_configmap, &o), 0);
+	cr_assert_eq(mg_informer_start(inf), 0);
+	cr_assert_eq(mg_informer_wait_synced(inf, SYNC_MS), 0);
+	cJSON *c = mg_informer_get_copy(inf, "default", "fat");
+	cr_assert_not_null(c);
+	cr_assert_not(has_path(c, "managedFields", NULL), "managedFields cached");
+	cr_assert(has_path(c, "annotations", "keep.me/x"), "an unrelated annotation was lost");
+	cr_assert_eq(has_path(c, "annotations", LAST_APPLIED), !strip);
+	cJSON_Delete(c);
+}
+
+Test(k8s_informer, cache_drops_managed_fields_and_keeps_last_applied_for_writers)
+{
+	check_trim(false);
+}
+
+Test(k8s_informer, read_only_cache_drops_last_applied_too)
+{
+	check_trim(true);
+}

@@ -375,3 +375,40 @@ Test(ontap_ops, one_client_is_shared_between_threads)
 	}
 	cr_assert_eq(ontap_sim_count_requests(&P, "cluster-b", "GET", "/api/svm/svms"), 80);
 }
+
+static mg_ontap_client *client_with_return_timeout(size_t i, unsigned secs)
+{
+	mg_ontap_config cfg;
+	ontap_sim_client_config(&P, i, &cfg);
+	cfg.return_timeout_s = secs;
+	mg_ontap_client *c = NULL;
+	cr_assert_eq(mg_ontap_client_new(&c, &cfg), 0);
+	return c;
+}
+
+Test(ontap_ops, with_return_timeout_ontap_waits_for_the_job_and_nothing_is_polled)
+{
+	mg_ontap_client *c = client_with_return_timeout(0, 5);
+	int polls = ontap_sim_count_requests(&P, "cluster-a", "GET", "/api/cluster/jobs/");
+	mg_ontap_error err;
+	mg_ontap_volume_spec s = {"svm-a", "waited", "rw", 1u << 30, NULL};
+	cr_assert_eq(mg_ontap_volume_create(c, &s, NULL, &err), 0, "%s", err.message);
+	cr_assert_geq(ontap_sim_count_requests(&P, "cluster-a", "POST", "return_timeout=5"), 1);
+	cr_assert_eq(ontap_sim_count_requests(&P, "cluster-a", "GET", "/api/cluster/jobs/"), polls,
+		     "a job ONTAP already waited for was polled");
+	mg_ontap_volume v;
+	cr_assert_eq(mg_ontap_volume_get(c, "svm-a", "waited", &v, &err), 0, "%s", err.message);
+	/* a job that fails inside the window is the write's error */
+	cr_assert_neq(mg_ontap_volume_create(c, &s, NULL, &err), 0, "a duplicate name must fail");
+	mg_ontap_client_free(c);
+}
+
+Test(ontap_ops, without_return_timeout_the_job_is_polled)
+{
+	int polls = ontap_sim_count_requests(&P, "cluster-a", "GET", "/api/cluster/jobs/");
+	mg_ontap_error err;
+	mg_ontap_volume_spec s = {"svm-a", "polled", "rw", 1u << 30, NULL};
+	cr_assert_eq(mg_ontap_volume_create(CA, &s, NULL, &err), 0, "%s", err.message);
+	cr_assert_eq(ontap_sim_count_requests(&P, "cluster-a", "POST", "return_timeout"), 0);
+	cr_assert_gt(ontap_sim_count_requests(&P, "cluster-a", "GET", "/api/cluster/jobs/"), polls);
+}

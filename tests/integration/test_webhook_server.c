@@ -566,29 +566,73 @@ Test(webhook_server, a_trickling_body_is_cut_at_the_timeout)
 	mg_wht_resp_free(&r);
 }
 
-Test(webhook_server, connection_limit)
+/* At the limit, the oldest connection that is not in a request makes room for the new one
+ * (it was left in the listen backlog before, where a legitimate client waited behind idle
+ * ones). */
+Test(webhook_server, connection_limit_makes_room_for_a_new_client)
 {
 	const char *args[] = {"--max-connections=2", "--threads=1", NULL};
 	start(args);
-	/* Two idle connections take both slots: a third client waits unserved (libmicrohttpd
-	 * stops accepting at the limit; the connection sits in the listen backlog). */
-	int a = connect_raw(g_w.port), b = connect_raw(g_w.port);
+	int a = connect_raw(g_w.port);
 	struct timespec ts = {0, 200 * 1000 * 1000};
 	nanosleep(&ts, NULL);
+	int b = connect_raw(g_w.port);
+	nanosleep(&ts, NULL);
 	CURL *c = mg_wht_curl(&g_w);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
 	mg_wht_resp r;
 	mg_wht_request(&g_w, c, "GET", "/healthz", NULL, NULL, 0, &r);
-	cr_assert_eq(r.curl, CURLE_OPERATION_TIMEDOUT, "not served at the limit: %s",
-		     curl_easy_strerror(r.curl));
+	cr_assert_eq(r.status, 200, "served at the limit: %s", curl_easy_strerror(r.curl));
 	mg_wht_resp_free(&r);
 	curl_easy_cleanup(c);
+	cr_assert(closed_within(a, 2000), "the oldest idle connection was closed");
 	close(a);
 	close(b);
-	nanosleep(&ts, NULL);
-	mg_wht_request(&g_w, NULL, "GET", "/healthz", NULL, NULL, 0, &r);
-	cr_assert_eq(r.status, 200, "served once slots are free");
+	mg_wht_request(&g_w, NULL, "GET", "/metrics", NULL, NULL, 0, &r);
+	/* At least the one; the /metrics connection itself may have made room too, when the
+	 * server had not yet seen the closed ones go. */
+	cr_assert_not_null(strstr(r.body, "closed_total{reason=\"evicted\"}"), "%s", r.body);
+	cr_assert_null(strstr(r.body, "closed_total{reason=\"evicted\"} 0"), "%s", r.body);
 	mg_wht_resp_free(&r);
+}
+
+/* A client that starts a TLS handshake and stalls (or trickles header bytes) is closed at
+ * --header-timeout, however active it looks; before, only bodies had a total deadline. */
+Test(webhook_server, a_stalled_handshake_is_closed_at_the_header_timeout)
+{
+	const char *args[] = {"--header-timeout=1", NULL};
+	start(args);
+	int fd = connect_raw(g_w.port);
+	static const unsigned char partial[] = {0x16, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3};
+	cr_assert_eq(write(fd, partial, sizeof(partial)), (ssize_t)sizeof(partial));
+	cr_assert_not(closed_within(fd, 500), "not before the deadline");
+	cr_assert(closed_within(fd, 3000), "closed at the header timeout");
+	close(fd);
+	mg_wht_resp r;
+	mg_wht_request(&g_w, NULL, "GET", "/metrics", NULL, NULL, 0, &r);
+	cr_assert_not_null(strstr(r.body, "mirrorgate_webhook_connections_closed_total{reason="
+					  "\"header_timeout\"} 1"),
+			   "%s", r.body);
+	mg_wht_resp_free(&r);
+}
+
+/* One client address may hold --max-connections-per-client connections; past it, its own
+ * oldest waiting connection goes, never another client's. */
+Test(webhook_server, per_client_limit_evicts_the_clients_own_oldest)
+{
+	const char *args[] = {"--max-connections-per-client=2", NULL};
+	start(args);
+	int a = connect_raw(g_w.port);
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	int b = connect_raw(g_w.port);
+	nanosleep(&ts, NULL);
+	int c3 = connect_raw(g_w.port);
+	cr_assert(closed_within(a, 2000), "the client's oldest connection made room");
+	cr_assert_not(closed_within(b, 300));
+	close(a);
+	close(b);
+	close(c3);
 }
 
 Test(webhook_server, keep_alive_and_tls_versions)
@@ -906,7 +950,9 @@ Test(webhook_server, make_run_examples_answer_as_documented)
 	free(body);
 }
 
-Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
+/* A rotation to an expired pair is refused (the API server would refuse the handshake): the
+ * previous certificate keeps serving, and /readyz, the metric and the log say why. */
+Test(webhook_server, an_expired_certificate_is_refused_and_the_old_one_serves)
 {
 	const char *args[] = {"--cert-reload-interval=1", NULL};
 	start(args);
@@ -914,21 +960,39 @@ Test(webhook_server, an_expired_certificate_makes_the_server_not_ready)
 	mg_wht_request(&g_w, NULL, "GET", "/readyz", NULL, NULL, 0, &r);
 	cr_assert_eq(r.status, 200);
 	mg_wht_resp_free(&r);
+	char old_ca[160], *pem = NULL;
+	snprintf(old_ca, sizeof(old_ca), "%s/old-ca.pem", g_w.dir);
+	cr_assert_eq(mg_read_file(g_w.ca_path, 1 << 20, &pem, NULL), 0);
+	cr_assert_eq(mg_write_file_atomic(old_ca, pem, strlen(pem), 0600), 0);
+	free(pem);
 	mg_wht_rotate_expired(&g_w, "mirrorgate-expired");
-	bool not_ready = false;
-	for (int i = 0; i < 100 && !not_ready; i++) {
+	bool said = false;
+	for (int i = 0; i < 100 && !said; i++) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		CURL *c = mg_wht_curl(&g_w);
-		/* The client would refuse it; look anyway, to read /readyz. */
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		/* Still the old certificate: verified against the old CA. */
+		curl_easy_setopt(c, CURLOPT_CAINFO, old_ca);
 		mg_wht_request(&g_w, c, "GET", "/readyz", NULL, NULL, 0, &r);
-		not_ready = r.status == 503 && r.body &&
-			    strstr(r.body, "the serving certificate has expired");
+		cr_assert_eq(r.curl, CURLE_OK, "the old certificate keeps serving");
+		said = r.status == 200 && r.body && strstr(r.body, "\"check\":\"expired\"") &&
+		       strstr(r.body, "the new certificate has expired");
 		mg_wht_resp_free(&r);
 		curl_easy_cleanup(c);
 	}
-	cr_assert(not_ready, "readyz reports the expired certificate");
+	cr_assert(said, "readyz says why the rotation did not happen");
+	CURL *c = mg_wht_curl(&g_w);
+	curl_easy_setopt(c, CURLOPT_CAINFO, old_ca);
+	mg_wht_request(&g_w, c, "GET", "/metrics", NULL, NULL, 0, &r);
+	cr_assert_not_null(strstr(r.body,
+				  "mirrorgate_webhook_certificate_rejected{reason=\"expired\"} 1"),
+			   "%s", r.body);
+	mg_wht_resp_free(&r);
+	curl_easy_cleanup(c);
+	char *log = NULL;
+	cr_assert_eq(mg_read_file(g_w.err_path, 1 << 22, &log, NULL), 0);
+	cr_assert_not_null(strstr(log, "\"check\":\"expired\""), "the log line names the check");
+	free(log);
 }
 
 struct worker {
@@ -975,4 +1039,50 @@ Test(webhook_server, concurrent_clients_all_get_their_answers)
 	cr_assert_eq(mg_wht_metric(&g_w, "mirrorgate_webhook_rejections_total{rule=\"TMR-STATE\"}"),
 		     400.0, "every validate call counted once");
 	free(body);
+}
+
+/* Counts the ServerHello messages the client receives: a HelloRetryRequest is a second. */
+static void count_server_hellos(int write_p, int version, int content_type, const void *buf,
+				size_t len, SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_SERVER_HELLO)
+		(*(int *)arg)++;
+}
+
+static int g_hellos;
+
+static CURLcode hello_counter(CURL *curl, void *sslctx, void *parm)
+{
+	(void)curl;
+	SSL_CTX_set_msg_callback(sslctx, count_server_hellos);
+	SSL_CTX_set_msg_callback_arg(sslctx, parm);
+	return CURLE_OK;
+}
+
+static int server_hellos_for(const char *groups)
+{
+	CURL *c = mg_wht_curl(&g_w);
+	g_hellos = 0;
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_3));
+	curl_easy_setopt(c, CURLOPT_SSL_EC_CURVES, groups);
+	curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, hello_counter);
+	curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &g_hellos);
+	mg_wht_resp r;
+	mg_wht_request(&g_w, c, "GET", "/healthz", NULL, NULL, 0, &r);
+	cr_assert_eq(r.curl, CURLE_OK, "%s", curl_easy_strerror(r.curl));
+	mg_wht_resp_free(&r);
+	curl_easy_cleanup(c);
+	return g_hellos;
+}
+
+Test(webhook_server, an_x25519_first_client_gets_no_hello_retry)
+{
+	start(NULL);
+	/* as `openssl s_client -groups X25519:P-256`, and as Go's client sends its key share */
+	cr_assert_eq(server_hellos_for("X25519:P-256"), 1, "a HelloRetryRequest was sent");
+	/* a P-256-only client still connects (after a retry, or directly) */
+	cr_assert_geq(server_hellos_for("P-256"), 1);
 }

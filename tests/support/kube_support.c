@@ -174,7 +174,7 @@ struct kube_canned {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	char **requests;
-	size_t nrequests;
+	size_t nrequests, nconnections;
 	volatile int stop;
 };
 
@@ -230,36 +230,49 @@ static void *canned_run(void *arg)
 		int cfd = accept(c->fd, NULL, NULL);
 		if (cfd < 0)
 			continue;
-		char *req = read_request(cfd);
 		pthread_mutex_lock(&c->mu);
-		char **nr = realloc(c->requests, (c->nrequests + 1) * sizeof(*nr));
-		if (nr) {
-			c->requests = nr;
-			c->requests[c->nrequests++] = req;
-			req = NULL;
-		}
+		c->nconnections++;
 		pthread_mutex_unlock(&c->mu);
-		free(req);
-		if (next < c->n) {
-			const kube_canned_resp *r = &c->resps[next++];
-			for (long w = 0; w < r->delay_ms && !c->stop; w += 10)
-				sleep_ms(10);
-			const char *p = r->raw;
-			while (*p && !c->stop) {
-				const char *ff = strchr(p, '\f');
-				size_t len = ff ? (size_t)(ff - p) : strlen(p);
-				write_all(cfd, p, len);
-				p += len;
-				if (ff) {
-					p++;
-					for (long w = 0; w < r->pause_ms && !c->stop; w += 10)
-						sleep_ms(10);
-				}
+		int keep = 1;
+		while (keep && !c->stop) {
+			char *req = read_request(cfd);
+			if (!req || !*req) {
+				free(req); /* the client closed its end */
+				break;
 			}
-		} else {
-			static const char gone[] = "HTTP/1.1 503 Service Unavailable\r\n"
-						   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-			write_all(cfd, gone, sizeof(gone) - 1);
+			pthread_mutex_lock(&c->mu);
+			char **nr = realloc(c->requests, (c->nrequests + 1) * sizeof(*nr));
+			if (nr) {
+				c->requests = nr;
+				c->requests[c->nrequests++] = req;
+				req = NULL;
+			}
+			pthread_mutex_unlock(&c->mu);
+			free(req);
+			keep = 0;
+			if (next < c->n) {
+				const kube_canned_resp *r = &c->resps[next++];
+				const char *p = r->raw;
+				keep = p && *p == KUBE_CANNED_KEEP[0];
+				p += keep;
+				for (long w = 0; w < r->delay_ms && !c->stop; w += 10)
+					sleep_ms(10);
+				while (p && *p && !c->stop) {
+					const char *ff = strchr(p, '\f');
+					size_t len = ff ? (size_t)(ff - p) : strlen(p);
+					write_all(cfd, p, len);
+					p += len;
+					if (ff) {
+						p++;
+						for (long w = 0; w < r->pause_ms && !c->stop; w += 10)
+							sleep_ms(10);
+					}
+				}
+			} else {
+				static const char gone[] = "HTTP/1.1 503 Service Unavailable\r\n"
+							   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+				write_all(cfd, gone, sizeof(gone) - 1);
+			}
 		}
 		shutdown(cfd, SHUT_WR);
 		close(cfd);
@@ -314,6 +327,14 @@ size_t kube_canned_count(kube_canned *c)
 {
 	pthread_mutex_lock(&c->mu);
 	size_t n = c->nrequests;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+size_t kube_canned_connections(kube_canned *c)
+{
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->nconnections;
 	pthread_mutex_unlock(&c->mu);
 	return n;
 }

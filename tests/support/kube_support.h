@@ -31,13 +31,17 @@ int kube_sim_stop_status(kube_sim_proc *p, long wait_ms);
 
 /* ---- a canned HTTP server ---- */
 /* Each response is raw HTTP bytes sent once a request has been read; the connection is
- * then closed. delay_ms is waited before answering (for timeouts). A response may be
- * streamed in chunks separated by "\f" with pause_ms between them (for watches). */
+ * then closed, unless raw starts with KUBE_CANNED_KEEP ("\v", not sent): then the next
+ * request is read from the same connection, as a keep-alive server does. raw NULL reads the request and closes without answering (a
+ * server that dropped an idle kept-alive connection at the wrong moment). delay_ms is
+ * waited before answering (for timeouts). A response may be streamed in chunks separated
+ * by "\f" with pause_ms between them (for watches). */
 typedef struct kube_canned_resp {
 	const char *raw;
 	long delay_ms;
 	long pause_ms;
 } kube_canned_resp;
+#define KUBE_CANNED_KEEP "\v"
 
 typedef struct kube_canned kube_canned;
 
@@ -46,6 +50,8 @@ int kube_canned_port(const kube_canned *c);
 /* The i-th request's first line and headers ("GET /path HTTP/1.1\r\nHost: ..."), or NULL. */
 const char *kube_canned_request(kube_canned *c, size_t i);
 size_t kube_canned_count(kube_canned *c);
+/* Connections accepted so far. */
+size_t kube_canned_connections(kube_canned *c);
 void kube_canned_stop(kube_canned *c);
 
 /* Writes a kubeconfig for an http:// server (canned) with a token or a token file. */

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "admission.h"
+#include "jsonscan.h"
+#include "mirrorgate/util/strbuf.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/tls.h"
 
@@ -134,8 +136,16 @@ Test(admission_decode, bad_reviews_are_refused_with_a_reason)
 		 "request.uid is missing or not a string"},
 		{HDR "\"request\":{\"uid\":7," KINDS ",\"operation\":\"CREATE\"}}", MG_EINVAL,
 		 "request.uid is missing or not a string"},
-		{HDR "\"request\":{\"uid\":\"\xff\xfe\"," KINDS ",\"operation\":\"CREATE\"}}", MG_EINVAL,
-		 "request.uid is not valid UTF-8"},
+		/* Invalid UTF-8 anywhere is refused before parsing (the uid included). */
+		{HDR "\"request\":{\"uid\":\"\xff\xfe\"," KINDS ",\"operation\":\"CREATE\"}}", MG_EPARSE,
+		 "the request body is not valid UTF-8"},
+		{HDR "\"request\":{\"uid\":\"u\"," KINDS ",\"operation\":\"CREATE\",\"name\":\"a\xc0\xaf\"}}",
+		 MG_EPARSE, "the request body is not valid UTF-8"},
+		{HDR "\"request\":{\"uid\":\"u\xed\xa0\x80\"," KINDS ",\"operation\":\"CREATE\"}}",
+		 MG_EPARSE, "the request body is not valid UTF-8"},
+		/* A NUL would cut the echoed uid (or a reviewed name) short. */
+		{HDR "\"request\":{\"uid\":\"abc\\u0000def\"," KINDS ",\"operation\":\"CREATE\"}}",
+		 MG_EPARSE, "a string holds \\u0000, which cannot be reviewed"},
 		{HDR "\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\"}}", MG_EINVAL,
 		 "request.kind must be an object with a kind"},
 		{HDR "\"request\":{\"uid\":\"u\"," KINDS ",\"operation\":\"PATCH\"}}", MG_EINVAL,
@@ -172,8 +182,122 @@ Test(admission_decode, deep_nesting_is_refused_not_crashing)
 	body[depth * 2] = '\0';
 	mg_admission_request r;
 	const char *why;
-	cr_assert_eq(decode_str(&r, body, &why), MG_EPARSE);
+	cr_assert_eq(decode_str(&r, body, &why), MG_ETOOBIG);
+	cr_assert_str_eq(why, "the JSON nesting is deeper than the webhook accepts");
 	free(body);
+}
+
+/* Builds "<prefix><n copies of item, comma-separated><suffix>". */
+static char *repeat(const char *prefix, const char *item, size_t n, const char *suffix)
+{
+	size_t il = strlen(item), len = strlen(prefix) + n * (il + 1) + strlen(suffix) + 1;
+	char *s = malloc(len), *p = s;
+	cr_assert_not_null(s);
+	size_t pl = strlen(prefix);
+	memcpy(p, prefix, pl);
+	p += pl;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, item, il);
+		p += il;
+		if (i + 1 < n)
+			*p++ = ',';
+	}
+	memcpy(p, suffix, strlen(suffix) + 1);
+	return s;
+}
+
+/* The attack: a 3 MB "[0,0,...]" was 1.5 M nodes (96 MB). Each limit refuses its own shape
+ * before any tree is built, with MG_ETOOBIG and a reason naming the limit. */
+Test(admission_decode, bodies_over_the_decoder_limits_are_refused_before_parsing)
+{
+	static const char *hdr = HDR "\"request\":{\"uid\":\"u\"," KINDS
+				 ",\"operation\":\"CREATE\",\"object\":{\"x\":";
+	struct {
+		char *body;
+		const char *why;
+	} cases[] = {
+		{NULL, "the request has more JSON values than the webhook accepts"},
+		{repeat("[", "0", 1500000, "]"), "an array has more elements than the webhook accepts"},
+		{repeat(hdr, "0", MG_JSON_MAX_ARRAY + 1, "}}}"), NULL},
+		{NULL, "an object has more members than the webhook accepts"},
+		{NULL, "a string is longer than the webhook accepts"},
+	};
+	/* 21 arrays of 5000: within the array limit, over the node limit. */
+	char *inner = repeat("[", "0", 5000, "]");
+	char *outer = repeat("[", inner, MG_JSON_MAX_NODES / 5000 + 1, "]");
+	cases[0].body = repeat(hdr, outer, 1, "}}}");
+	free(inner);
+	free(outer);
+	/* An array one over the limit, inside a real review. */
+	char *arr = repeat("[", "0", MG_JSON_MAX_ARRAY + 1, "]");
+	free(cases[2].body);
+	cases[2].body = repeat(hdr, arr, 1, "}}}");
+	cases[2].why = "an array has more elements than the webhook accepts";
+	free(arr);
+	/* An object with one member too many (distinct keys). */
+	mg_strbuf sb = MG_STRBUF_INIT;
+	mg_strbuf_puts(&sb, hdr);
+	mg_strbuf_putc(&sb, '{');
+	for (unsigned i = 0; i <= MG_JSON_MAX_MEMBERS; i++)
+		mg_strbuf_printf(&sb, "%s\"k%u\":1", i ? "," : "", i);
+	mg_strbuf_puts(&sb, "}}}}");
+	cases[3].body = sb.data;
+	/* A string one byte over. */
+	char *big = malloc(MG_JSON_MAX_STRING + 2);
+	cr_assert_not_null(big);
+	memset(big, 'a', MG_JSON_MAX_STRING + 1);
+	big[MG_JSON_MAX_STRING + 1] = '\0';
+	mg_strbuf s2 = MG_STRBUF_INIT;
+	mg_strbuf_printf(&s2, "%s\"%s\"}}}", hdr, big);
+	free(big);
+	cases[4].body = s2.data;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mg_admission_request r;
+		const char *why = NULL;
+		cr_assert_eq(decode_str(&r, cases[i].body, &why), MG_ETOOBIG, "case %zu", i);
+		cr_assert_str_eq(why, cases[i].why, "case %zu", i);
+		cr_assert_null(r.root);
+		free(cases[i].body);
+	}
+}
+
+/* Exactly at each limit is accepted: the limits are inclusive. */
+Test(admission_decode, bodies_at_the_limits_are_accepted)
+{
+	static const char *hdr = HDR "\"request\":{\"uid\":\"u\"," KINDS
+				 ",\"operation\":\"CREATE\",\"object\":{\"x\":";
+	char *arr = repeat("[", "0", MG_JSON_MAX_ARRAY, "]");
+	char *body = repeat(hdr, arr, 1, "}}}");
+	mg_admission_request r;
+	const char *why = NULL;
+	cr_assert_eq(decode_str(&r, body, &why), 0, "%s", why ? why : "");
+	mg_admission_request_free(&r);
+	free(body);
+	free(arr);
+	mg_json_scan scan;
+	const char *small = "[[1],{\"a\":\"b\"}]";
+	cr_assert(mg_json_within(small, strlen(small), &mg_json_default_limits, &scan, &why));
+	cr_assert_eq(scan.nodes, 5, "the array, [1], 1, the object and \"b\": %zu", scan.nodes);
+	cr_assert_eq(scan.depth, 2);
+}
+
+/* The API server's decoder keeps the last of duplicate keys; the review must see the same
+ * object, at every level. */
+Test(admission_decode, duplicate_keys_keep_the_last_as_the_api_server_does)
+{
+	const char *body = HDR "\"request\":{\"uid\":\"first\",\"uid\":\"last\"," KINDS
+			       ",\"operation\":\"CREATE\",\"name\":\"a\",\"object\":{\"metadata\":"
+			       "{\"name\":\"x\",\"labels\":{\"k\":\"1\"},\"name\":\"y\"}},"
+			       "\"name\":\"b\"}}";
+	mg_admission_request r;
+	const char *why = NULL;
+	cr_assert_eq(decode_str(&r, body, &why), 0, "%s", why ? why : "");
+	cr_assert_str_eq(r.uid, "last");
+	cr_assert_str_eq(r.name, "b");
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(r.object, "metadata");
+	cr_assert_str_eq(str_at(md, "name"), "y");
+	cr_assert_eq(cJSON_GetArraySize(md), 2, "one name and the labels");
+	mg_admission_request_free(&r);
 }
 
 static cJSON *encode(const mg_admission_response *resp)
@@ -294,5 +418,19 @@ Test(admission_encode, http_error_status_body)
 	cr_assert_str_eq(sb.data, "{\"apiVersion\":\"v1\",\"kind\":\"Status\",\"status\":\"Failure\","
 				  "\"code\":413,\"reason\":\"RequestEntityTooLarge\",\"message\":"
 				  "\"body \\\"too\\\" big\"}");
+	mg_strbuf_free(&sb);
+}
+
+/* Whatever bytes a message quotes, the response is JSON: invalid UTF-8 becomes U+FFFD (as
+ * Go's encoder does), valid multi-byte text is kept. */
+Test(admission_encode, invalid_utf8_in_a_message_is_escaped)
+{
+	mg_admission_response resp = {.uid = "u", .allowed = false, .code = 403,
+				      .message = "name \"a\xff\xc0\xaf\xed\xa0\x80\xe2\x82\" caf\xc3\xa9"};
+	mg_strbuf sb = MG_STRBUF_INIT;
+	cr_assert_eq(mg_admission_encode(&sb, &resp), 0);
+	cr_assert_not_null(strstr(sb.data, "name \\\"a\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+					   "\\ufffd\\ufffd\\\" caf\xc3\xa9"),
+			   "%s", sb.data);
 	mg_strbuf_free(&sb);
 }

@@ -280,3 +280,110 @@ Test(k8s_canned, backoff_is_capped_and_jittered)
 	cr_assert_geq(mg_k8s_backoff_ms(30, 100, 10000, 0.0), 5000);
 	cr_assert_leq(mg_k8s_backoff_ms(1000, 100, 10000, 0.5), 10000);
 }
+
+#define KEEP_JSON "Content-Type: application/json\r\n"
+#define OK_CM(rv)                                                                              \
+	KUBE_CANNED_KEEP "HTTP/1.1 200 OK\r\n" KEEP_JSON "Content-Length: 58\r\n\r\n"                           \
+	"{\"kind\":\"ConfigMap\",\"metadata\":{\"resourceVersion\":\"" rv "\"}}"
+
+static const char *rv_of(const cJSON *o)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(o, "metadata"), "resourceVersion");
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+Test(k8s_canned, sequential_requests_reuse_one_connection)
+{
+	static const kube_canned_resp r[] = {{OK_CM("1001"), 0, 0},
+					     {OK_CM("1002"), 0, 0},
+					     {OK_CM("1003"), 0, 0}};
+	start(r, 3);
+	for (int i = 0; i < 3; i++) {
+		cJSON *o = NULL;
+		cr_assert_eq(mg_k8s_get(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL), 0);
+		char want[8];
+		snprintf(want, sizeof(want), "100%d", i + 1);
+		cr_assert_str_eq(rv_of(o), want);
+		cJSON_Delete(o);
+	}
+	cr_assert_eq(kube_canned_count(srv), 3);
+	cr_assert_eq(kube_canned_connections(srv), 1, "a new connection per request");
+	unsigned long reqs = 0, conns = 0;
+	mg_k8s_client_stats(client, &reqs, &conns);
+	cr_assert_eq(reqs, 3);
+	cr_assert_eq(conns, 1);
+}
+
+Test(k8s_canned, a_read_on_a_connection_dropped_mid_request_is_retried_fresh)
+{
+	/* The server reads the second GET and closes without an answer: a GET is safe to
+	 * repeat, so the client does so on a new connection and the caller sees no error. */
+	static const kube_canned_resp r[] = {{OK_CM("1001"), 0, 0},
+					     {NULL, 0, 0},
+					     {OK_CM("1002"), 0, 0}};
+	start(r, 3);
+	cJSON *o = NULL;
+	cr_assert_eq(mg_k8s_get(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL), 0);
+	cJSON_Delete(o);
+	o = NULL;
+	cr_assert_eq(mg_k8s_get(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL), 0);
+	cr_assert_str_eq(rv_of(o), "1002");
+	cJSON_Delete(o);
+	cr_assert_eq(kube_canned_count(srv), 3);
+	cr_assert_eq(kube_canned_connections(srv), 2);
+}
+
+Test(k8s_canned, a_write_on_a_connection_dropped_mid_request_is_never_resent)
+{
+	/* The server reads the PATCH and closes without answering: it may have applied it.
+	 * The client must not send it again on its own; the caller gets MG_EIO and re-reads. */
+	static const kube_canned_resp r[] = {{OK_CM("1001"), 0, 0},
+					     {NULL, 0, 0},
+					     {OK_CM("1002"), 0, 0}};
+	start(r, 3);
+	cJSON *o = NULL;
+	cr_assert_eq(mg_k8s_get(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL), 0);
+	cJSON_Delete(o);
+	cJSON *patch = cJSON_Parse("{\"data\":{\"k\":\"v2\"}}");
+	mg_k8s_status st;
+	o = NULL;
+	cr_assert_eq(mg_k8s_patch(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL,
+				  MG_K8S_PATCH_MERGE, patch, &st),
+		     MG_EIO);
+	cr_assert_null(o);
+	cr_assert(strstr(st.message, "not resent"), "%s", st.message);
+	cr_assert_eq(kube_canned_count(srv), 2, "the PATCH was sent %zu times",
+		     kube_canned_count(srv) - 1);
+	const char *req = kube_canned_request(srv, 1);
+	cr_assert(strncmp(req, "PATCH /api/v1/namespaces/ns1/configmaps/x HTTP/1.1", 50) == 0,
+		  "%s", req);
+	cr_assert(strstr(req, "{\"data\":{\"k\":\"v2\"}}"), "the body went out: %s", req);
+	/* The next request works, on a fresh connection. */
+	cr_assert_eq(mg_k8s_get(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL), 0);
+	cr_assert_str_eq(rv_of(o), "1002");
+	cJSON_Delete(o);
+	cJSON_Delete(patch);
+}
+
+Test(k8s_canned, a_write_after_a_clean_close_goes_out_once_on_a_new_connection)
+{
+	/* The server answered and closed (Connection: close): curl knows before it sends, so
+	 * the write goes out once on a new connection and succeeds. */
+	static const kube_canned_resp r[] = {{"HTTP/1.1 200 OK\r\n" HDR_JSON "Content-Length: 2\r\n\r\n{}", 0, 0},
+					     {OK_CM("1002"), 0, 0}};
+	start(r, 2);
+	cJSON *o = NULL;
+	cr_assert_eq(mg_k8s_get(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL), 0);
+	cJSON_Delete(o);
+	cJSON *patch = cJSON_Parse("{\"data\":{\"k\":\"v2\"}}");
+	o = NULL;
+	cr_assert_eq(mg_k8s_patch(&o, client, &mg_k8s_res_configmap, "ns1", "x", NULL,
+				  MG_K8S_PATCH_MERGE, patch, NULL),
+		     0);
+	cr_assert_str_eq(rv_of(o), "1002");
+	cr_assert_eq(kube_canned_count(srv), 2);
+	cr_assert_eq(kube_canned_connections(srv), 2);
+	cJSON_Delete(o);
+	cJSON_Delete(patch);
+}

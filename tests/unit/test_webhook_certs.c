@@ -34,8 +34,11 @@ static void setup(void)
 	snprintf(g_key, sizeof(g_key), "%s/tls.key", g_dir);
 }
 
+static char g_ca[128];
+
 static void teardown(void)
 {
+	unlink(g_ca);
 	unlink(g_cert);
 	unlink(g_key);
 	rmdir(g_dir);
@@ -121,4 +124,97 @@ Test(webhook_certs, retrieve_serves_the_installed_pair)
 	mg_certs_free(c); /* also uninstalls */
 	cr_assert_eq(mg_certs_retrieve(NULL, NULL, 0, NULL, 0, &pcert, &n, &key), -1);
 	free(ca);
+}
+
+#define SERVICE "mirrorgate-webhook.mirrorgate.svc"
+
+/* A leaf for `san`, valid from now+nb to now+na seconds, signed by ca; written to the files
+ * (key first). */
+static void write_leaf(const mg_pem_pair *ca, const char *san, long nb, long na)
+{
+	mg_pem_pair leaf = {0};
+	const char *sans[] = {san};
+	cr_assert_eq(mg_tls_make_leaf_window(&leaf, ca, "leaf", sans, 1, nb, na, false), 0);
+	cr_assert_eq(mg_write_file_atomic(g_key, leaf.key_pem, strlen(leaf.key_pem), 0600), 0);
+	cr_assert_eq(mg_write_file_atomic(g_cert, leaf.cert_pem, strlen(leaf.cert_pem), 0600), 0);
+	mg_pem_pair_free(&leaf);
+}
+
+/* Each pair the API server would refuse is refused at reload: the old one keeps serving,
+ * and mg_certs_rejected says why (the metric label and the /readyz sentence). */
+Test(webhook_certs, reload_refuses_what_the_api_server_would_refuse)
+{
+	mg_pem_pair ca = {0}, other = {0};
+	cr_assert_eq(mg_tls_make_ca(&ca, "bundle-ca", 3), 0);
+	cr_assert_eq(mg_tls_make_ca(&other, "other-ca", 3), 0);
+	snprintf(g_ca, sizeof(g_ca), "%s/ca.crt", g_dir);
+	cr_assert_eq(mg_write_file_atomic(g_ca, ca.cert_pem, strlen(ca.cert_pem), 0600), 0);
+	write_leaf(&ca, "DNS:" SERVICE, -60, 86400);
+	mg_certs *c = NULL;
+	const char *why = NULL;
+	bool changed = false;
+	cr_assert_eq(mg_certs_from_files(&c, g_cert, g_key, &why), 0, "%s", why);
+	cr_assert_eq(mg_certs_expect(c, SERVICE, g_ca, &why), 0, "%s", why ? why : "");
+	cr_assert_null(mg_certs_rejected(c, NULL));
+	time_t serving = mg_certs_not_after(c);
+
+	static const struct {
+		const char *san;
+		long nb, na;
+		bool other_ca;
+		const char *reason, *why;
+	} bad[] = {
+		{"DNS:" SERVICE, -7200, -60, false, "expired", "the new certificate has expired"},
+		{"DNS:" SERVICE, 3600, 7200, false, "not_yet_valid",
+		 "the new certificate is not valid yet (notBefore is in the future)"},
+		{"DNS:other.mirrorgate.svc", -60, 7200, false, "name_mismatch",
+		 "the new certificate's names (SANs) do not include --tls-server-name"},
+		{"DNS:" SERVICE, -60, 7200, true, "untrusted_chain",
+		 "the new certificate does not chain to the --tls-ca-file CA"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_leaf(bad[i].other_ca ? &other : &ca, bad[i].san, bad[i].nb, bad[i].na);
+		cr_assert_eq(mg_certs_reload(c, &changed, &why), MG_ETLS, "case %zu", i);
+		cr_assert_not(changed, "case %zu", i);
+		cr_assert_str_eq(why, bad[i].why, "case %zu", i);
+		const char *said = NULL;
+		cr_assert_str_eq(mg_certs_rejected(c, &said), bad[i].reason, "case %zu", i);
+		cr_assert_str_eq(said, bad[i].why);
+		cr_assert_eq(mg_certs_not_after(c), serving, "case %zu: the old pair serves", i);
+	}
+	/* An unreadable CA file refuses too (the API server's bundle cannot be checked). */
+	write_leaf(&ca, "DNS:" SERVICE, -60, 7200);
+	cr_assert_eq(mg_write_file_atomic(g_ca, "garbage", 7, 0600), 0);
+	cr_assert_eq(mg_certs_reload(c, &changed, &why), MG_ETLS);
+	cr_assert_str_eq(mg_certs_rejected(c, NULL), "ca_unreadable");
+	/* The CA back: the same good pair goes in, and nothing is rejected any more. */
+	cr_assert_eq(mg_write_file_atomic(g_ca, ca.cert_pem, strlen(ca.cert_pem), 0600), 0);
+	cr_assert_eq(mg_certs_reload(c, &changed, &why), 0);
+	cr_assert(changed);
+	cr_assert_null(mg_certs_rejected(c, NULL));
+	cr_assert_neq(mg_certs_not_after(c), serving);
+	mg_pem_pair_free(&ca);
+	mg_pem_pair_free(&other);
+	mg_certs_free(c);
+}
+
+/* Without a server name or CA configured, the validity window is still checked; at start,
+ * mg_certs_expect refuses a current pair that already fails. */
+Test(webhook_certs, dates_are_always_checked_and_expect_checks_the_current_pair)
+{
+	mg_pem_pair ca = {0};
+	cr_assert_eq(mg_tls_make_ca(&ca, "bundle-ca", 3), 0);
+	write_leaf(&ca, "IP:127.0.0.1", -60, 86400);
+	mg_certs *c = NULL;
+	const char *why = NULL;
+	bool changed = false;
+	cr_assert_eq(mg_certs_from_files(&c, g_cert, g_key, &why), 0, "%s", why);
+	write_leaf(&ca, "IP:127.0.0.1", -7200, -1);
+	cr_assert_eq(mg_certs_reload(c, &changed, &why), MG_ETLS);
+	cr_assert_str_eq(mg_certs_rejected(c, NULL), "expired");
+	cr_assert_eq(mg_certs_expect(c, SERVICE, NULL, &why), MG_ETLS,
+		     "the current pair is for 127.0.0.1, not the service");
+	cr_assert_str_eq(why, "the new certificate's names (SANs) do not include --tls-server-name");
+	mg_pem_pair_free(&ca);
+	mg_certs_free(c);
 }

@@ -36,7 +36,9 @@ Test(webhook_config, defaults_with_self_signed)
 	cr_assert_eq(cfg.port, 8443);
 	cr_assert(cfg.self_signed);
 	cr_assert_str_eq(cfg.log_level, "info");
-	cr_assert_eq(cfg.max_connections, 1000);
+	cr_assert_eq(cfg.max_connections, 512);
+	cr_assert_eq(cfg.max_connections_per_client, 128);
+	cr_assert_eq(cfg.header_timeout, 10);
 	cr_assert_null(cfg.state_dir);
 	cr_assert_not(cfg.help);
 	mg_wh_config_free(&cfg);

@@ -48,9 +48,18 @@ typedef struct mg_k8s_status {
 
 typedef struct mg_k8s_client mg_k8s_client;
 
-/* Copies what it needs from cfg. Thread-safe: each call uses its own curl handle. */
+/* Copies what it needs from cfg. Thread-safe: each call takes a curl handle from the
+ * client's pool, so concurrent calls run on separate kept-alive connections and sequential
+ * calls reuse them (HTTP/2 where the server offers it). A write (a request with a body) is
+ * never resent by the transport: if its connection dies after the body went out the call
+ * fails with MG_EIO and the caller re-reads. */
 int mg_k8s_client_new(mg_k8s_client **out, const mg_k8s_config *cfg);
 void mg_k8s_client_free(mg_k8s_client *c);
+/* false: every request on a new connection (a benchmark's baseline); default true. */
+void mg_k8s_client_set_reuse(mg_k8s_client *c, bool reuse);
+/* Requests made (watches excluded) and new connections they opened, since creation. */
+void mg_k8s_client_stats(const mg_k8s_client *c, unsigned long *requests,
+			 unsigned long *new_connections);
 /* Per-request timeout for non-watch calls (default 30 s). */
 void mg_k8s_client_set_timeout_ms(mg_k8s_client *c, long ms);
 const char *mg_k8s_client_namespace(const mg_k8s_client *c);

@@ -39,6 +39,10 @@ typedef struct mg_informer_opts {
 	const char *const *indexes; /* MG_INDEX_* names to maintain */
 	size_t nindexes;
 	const mg_informer_handlers *handlers; /* may be NULL */
+	/* The cache never keeps metadata.managedFields. A cache nobody PUTs copies of back
+	 * (the webhook's) may also drop the kubectl last-applied-configuration annotation, a
+	 * second copy of the whole object. */
+	bool strip_last_applied;
 } mg_informer_opts;
 
 /* The client must outlive the informer. */

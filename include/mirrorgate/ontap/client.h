@@ -46,10 +46,27 @@ typedef struct mg_ontap_config {
 	uint64_t job_deadline_ms;    /* default 120000 */
 	uint64_t job_initial_interval_ms; /* default 250 */
 	uint64_t job_max_interval_ms;     /* default 4000 */
+	/* Writes that start a job ask ONTAP to wait for it up to this many seconds
+	 * (return_timeout): a job that finishes in time needs no polling and no sleep in the
+	 * caller (the reconciler's workers). 0 (the default): 202 at once, then polling. A job
+	 * that fails in the window comes back as the write's error answer (source HTTP, no
+	 * job uuid), not as a failed job. Capped at half of timeout_ms. */
+	unsigned return_timeout_s;
 	mg_ontap_now_fn now_ms;      /* default: CLOCK_MONOTONIC */
 	mg_ontap_sleep_fn sleep_ms;  /* default: nanosleep */
 	void *clock_ctx;
 	const char *user_agent;      /* default "mirrorgate/<version>" */
+	/* Fencing. Asked before every write (any method but GET), and again as the write's
+	 * connection opens, with the request's whole timeout: false means this process is not
+	 * sure to lead for that long, and the write does not leave (MG_ECONFLICT, source
+	 * client, nothing sent). libcurl aborts a request past its timeout, also one that was
+	 * paused (SIGSTOP) before sending, so a write either lands within the window or not at
+	 * all. NULL: every write may leave. */
+	bool (*may_write)(void *ctx, long needed_ms);
+	void *may_write_ctx;
+	/* Tests only: called as a write's connection opens, after the first check (a process
+	 * paused with a write in flight). */
+	void (*write_pause_hook)(void *ctx);
 } mg_ontap_config;
 
 #define MG_ONTAP_CONFIG_INIT {0}

@@ -20,7 +20,8 @@ int mg_strbuf_puts(mg_strbuf *sb, const char *s);
 int mg_strbuf_putc(mg_strbuf *sb, char c);
 int mg_strbuf_printf(mg_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mg_strbuf_vprintf(mg_strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Appends s as a JSON string literal, quotes included (also Go's %q for printable text). */
+/* Appends s as a JSON string literal, quotes included (also Go's %q for printable text).
+ * Invalid UTF-8 is written as U+FFFD (escaped), so the result is always valid JSON. */
 int mg_strbuf_put_json_string(mg_strbuf *sb, const char *s);
 /* Hands the buffer to the caller (never NULL on success: "" when empty) and resets sb. */
 int mg_strbuf_detach(mg_strbuf *sb, char **out);

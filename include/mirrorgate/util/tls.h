@@ -21,6 +21,12 @@ int mg_tls_make_ca(mg_pem_pair *out, const char *common_name, int days);
 int mg_tls_make_leaf(mg_pem_pair *out, const mg_pem_pair *ca, const char *common_name,
 		     const char *const *sans, size_t nsans, int days, bool client);
 
+/* The same with a validity window relative to now, in seconds (negative: in the past):
+ * for tests of not-yet-valid and expired certificates. */
+int mg_tls_make_leaf_window(mg_pem_pair *out, const mg_pem_pair *ca, const char *common_name,
+			    const char *const *sans, size_t nsans, long not_before_s,
+			    long not_after_s, bool client);
+
 /* notAfter of the first certificate in `cert_pem`. */
 int mg_tls_cert_not_after(const char *cert_pem, time_t *out);
 /* 0 when `key_pem` is the private key of the first certificate in `cert_pem`. */
