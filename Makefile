@@ -12,7 +12,7 @@ PREFIX     ?= /usr/local
 IMAGE_REPO ?= ghcr.io/mirrorgate
 VERSION    := $(shell grep '^project' CMakeLists.txt | grep -o 'VERSION [0-9.]*' | cut -d' ' -f2)
 
-.PHONY: all deps configure build run test test-asan test-valgrind lint bench clean install \
+.PHONY: all deps configure build run demo test test-asan test-valgrind lint bench clean install \
 	ship-deps image test-image test-manifests
 
 all: build
@@ -28,8 +28,16 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The product running locally: the two-site lab (webhooks registered, reconcilers running)
+# until Ctrl-C.
 run: build
 	@sh scripts/run.sh $(BUILD)
+
+# The whole replication story on a lab of its own, non-interactively: plays
+# docs/disaster-recovery.md with the real kubectl, each command and its output; exits 0 only
+# when every step held.
+demo: build
+	@sh tests/runbook/run.sh $(BUILD) docs/disaster-recovery.md
 
 test: build
 	cd $(BUILD) && ctest $(CTEST_ARGS) -j $(JOBS)
