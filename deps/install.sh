@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages in deps/debian-packages.txt that are missing.
+# Installs the Debian packages of a list (default deps/debian-packages.txt) that are missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 here=$(dirname "$0")
-pkgs=$(grep -v '^#' "$here/debian-packages.txt" | grep -v '^$' | tr '\n' ' ')
+list=${1:-$here/debian-packages.txt}
+pkgs=$(grep -v '^#' "$list" | grep -v '^$' | tr '\n' ' ')
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -12,6 +12,7 @@
 #include "fence.h"
 #include "manager.h"
 #include "rmetrics.h"
+#include "mirrorgate/util/cli.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/k8s/client.h"
 #include "mirrorgate/util/log.h"
@@ -31,6 +32,10 @@ int main(int argc, char **argv)
 	if (mg_flags_parse(&f, argc, argv, why, sizeof(why)) != 0) {
 		fprintf(stderr, "mirrorgate-reconciler: %s\n%s", why, mg_flags_usage);
 		return 2;
+	}
+	if (f.version) {
+		mg_cli_print_version(stdout, "mirrorgate-reconciler");
+		return 0;
 	}
 	if (f.help) {
 		fputs(mg_flags_usage, stdout);
@@ -113,6 +118,7 @@ int main(int argc, char **argv)
 		.lease_ns = f.lease_ns,
 		.lease_name = f.lease_name,
 		.topology_ms = f.topology_ms,
+		.topology_ns = f.topology_ns,
 		.watch_timeout_s = (long)(f.watch_timeout_ms / 1000),
 		.mode = mode,
 		.allow_beside_trident = f.allow_beside_trident,

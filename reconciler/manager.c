@@ -492,6 +492,7 @@ static const mg_rmetric_desc k_descs[] = {
 	 "Events of companion mode explaining what Trident does not, by reason."},
 	{"mirrorgate_backend_ready", "gauge",
 	 "1 when the backend from a TridentBackendConfig has a usable client."},
+	{"mirrorgate_build_info", "gauge", "1, labelled with the running version."},
 };
 
 int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
@@ -515,8 +516,14 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 		free(m);
 		return MG_ENOMEM;
 	}
-	if (m->o.metrics)
+	if (m->o.metrics) {
 		mg_rmetrics_describe(m->o.metrics, k_descs, sizeof(k_descs) / sizeof(k_descs[0]));
+		/* Every replica exports mirrorgate_leader from the start (0 until it leads), so
+		 * that the alert on sum(mirrorgate_leader) == 0 has a series to see. */
+		mg_rmetrics_set(m->o.metrics, "mirrorgate_leader", NULL, 0);
+		const char *const version[] = {"version", MG_VERSION, NULL};
+		mg_rmetrics_set(m->o.metrics, "mirrorgate_build_info", version, 1);
+	}
 	int rc = mg_workqueue_new(&m->q, &m->o.queue);
 	if (rc != 0)
 		goto fail;

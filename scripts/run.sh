@@ -1,54 +1,55 @@
 #!/bin/sh
-# make run: validate the example manifests with the CLI and print the verdicts, then start
-# mirrorgate-webhook in --self-signed mode on 127.0.0.1:8443 with manifests/examples as its
-# cluster state, after printing curl commands to try it.
+# make run: the product running locally. Starts the two-site lab (scripts/lab.sh: ontap-sim
+# with cluster-a and cluster-b peered; per site a kube-sim with its Trident-like
+# provisioner, a mirrorgate-webhook registered in it, a mirrorgate-reconciler), prints both
+# kubeconfigs and what to try, and stops everything on Ctrl-C.
 # Usage: sh scripts/run.sh BUILD_DIR
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-cd "$ROOT"
+LAB=${MG_LAB_DIR:-${TMPDIR:-/tmp}/mirrorgate-lab}
 
-cli="$BUILD/bin/mirrorgate"
-if [ -x "$cli" ]; then
-	for cluster in primary secondary; do
-		echo "== mirrorgate validate manifests/examples/$cluster (one cluster's story, in order)"
-		"$cli" validate --verbose "manifests/examples/$cluster"
-		echo
-	done
-	echo "== mirrorgate validate manifests/examples/invalid/* (each file breaks one rule)"
-	for f in manifests/examples/invalid/*.yaml; do
-		"$cli" validate "$f" | grep -v '^[0-9]* documents:'
-	done
-	echo
+if [ -f "$LAB/pids" ]; then
+	echo "run.sh: stopping the lab a previous run left in $LAB"
+	sh "$ROOT/scripts/lab.sh" stop "$LAB"
 fi
-
-BIN="$BUILD/bin/mirrorgate-webhook"
-if [ ! -x "$BIN" ]; then
-	echo "run.sh: $BIN is missing; build first (make build)" >&2
-	exit 1
-fi
-RUNDIR=${TMPDIR:-/tmp}/mirrorgate-run
-mkdir -p "$RUNDIR"
-CA="$RUNDIR/ca.crt"
-EX="$ROOT/manifests/examples/admission"
+rm -rf "$LAB"
+trap 'echo; echo "stopping the lab"; sh "$ROOT/scripts/lab.sh" stop "$LAB"; exit 0' INT TERM
+sh "$ROOT/scripts/lab.sh" start "$BUILD" "$LAB" || exit 1
+. "$LAB/env"
 
 cat <<MSG
-== mirrorgate-webhook: https://127.0.0.1:8443 (self-signed; CA written to $CA)
-In another terminal, try:
+== mirrorgate, two sites, running locally (logs in $LAB/logs)
 
-  # allowed
-  curl --cacert $CA -H 'Content-Type: application/json' \\
-       --data-binary @$EX/tmr-create.json https://127.0.0.1:8443/validate
-  # denied, with the API server's message
-  curl --cacert $CA -H 'Content-Type: application/json' \\
-       --data-binary @$EX/tmr-create-denied.json https://127.0.0.1:8443/validate
-  # mutation: a base64 JSON Patch that adds Trident's finalizer
-  curl --cacert $CA -H 'Content-Type: application/json' \\
-       --data-binary @$EX/tmr-create.json https://127.0.0.1:8443/mutate
-  curl --cacert $CA https://127.0.0.1:8443/metrics
+  site A: kubeconfig $KUBECONFIG_A
+          webhook $WEBHOOK_A, reconciler metrics $METRICS_A
+  site B: kubeconfig $KUBECONFIG_B
+          webhook $WEBHOOK_B, reconciler metrics $METRICS_B
+  both, as contexts site-a and site-b: export KUBECONFIG=$KUBECONFIG
+  ONTAP (ontap-sim): cluster-a $ONTAP_A, cluster-b $ONTAP_B (admin / password-a, password-b)
 
-Ctrl-C stops it. The caBundle line below is what a webhook configuration needs.
+Try, in another terminal (docs/disaster-recovery.md has every operation):
+
+  export KUBECONFIG=$KUBECONFIG
+  kubectl --context site-a apply -f manifests/examples/primary/02-pvc.yaml   # namespace app
+  kubectl --context site-a apply -f manifests/examples/primary/03-tmr-source.yaml
+  kubectl --context site-a -n app get tmr -o yaml      # status from site A's reconciler
+  kubectl --context site-b apply -f manifests/examples/invalid/tmr-remote-handle.yaml  # site B's webhook refuses it
+  curl -s $METRICS_A | grep ^mirrorgate_
+  make demo     # plays the whole replication story on a lab of its own
+
+Ctrl-C stops everything.
 MSG
-exec "$BIN" --self-signed --address 127.0.0.1 --port 8443 \
-	--state-dir "$ROOT/manifests/examples" --ca-out "$CA"
+while :; do
+	sleep 1 &
+	wait $! 2>/dev/null
+	# a component that dies takes the lab down with a message, instead of a silent half-lab
+	while read -r pid name; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "run.sh: $name exited; see $LAB/logs/$name.log" >&2
+			sh "$ROOT/scripts/lab.sh" stop "$LAB"
+			exit 1
+		fi
+	done <"$LAB/pids"
+done

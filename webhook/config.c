@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "mirrorgate/core/doc.h"
+#include "mirrorgate/util/cli.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/util/strbuf.h"
 #include "mirrorgate/util/tls.h"
@@ -46,6 +48,9 @@ static const opt g_opts[] = {
 	{"state-dir", OPT_STR, F(state_dir), 0, 0, NULL,
 	 "directory of YAML/JSON objects used as the cluster state"},
 	{"topology", OPT_STR, F(topology), 0, 0, NULL, "ONTAP topology file (YAML or JSON)"},
+	{"topology-namespace", OPT_STR, F(topology_namespace), 0, 0, NULL,
+	 "with --in-cluster/--kubeconfig: namespace of the mirrorgate-topology ConfigMap the "
+	 "reconciler publishes (default: the webhook's own namespace)"},
 	{"kubeconfig", OPT_STR, F(kubeconfig), 0, 0, NULL,
 	 "watch the cluster through this kubeconfig (informer-backed lookups)"},
 	{"in-cluster", OPT_BOOL, F(in_cluster), 0, 0, "false",
@@ -89,23 +94,6 @@ static int fail(char **error, const char *fmt, ...)
 	return MG_EINVAL;
 }
 
-static int parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"true", "1", "yes", "on"};
-	static const char *const no[] = {"false", "0", "no", "off"};
-	for (size_t i = 0; i < 4; i++) {
-		if (strcmp(v, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(v, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return MG_EINVAL;
-}
-
 /* Sets one option from its text form; `source` names where it came from for messages. */
 static int set_opt(mg_wh_config *cfg, const opt *o, const char *value, const char *source,
 		   char **error)
@@ -120,7 +108,7 @@ static int set_opt(mg_wh_config *cfg, const opt *o, const char *value, const cha
 		return 0;
 	}
 	if (o->type == OPT_BOOL) {
-		if (parse_bool(value, (bool *)field))
+		if (mg_cli_parse_bool(value, (bool *)field))
 			return fail(error, "%s: expected true or false, got \"%s\"", source, value);
 		return 0;
 	}
@@ -142,20 +130,6 @@ static const opt *find_opt(const char *name, size_t len)
 			return &g_opts[i];
 	}
 	return NULL;
-}
-
-/* "tls-cert-file" -> "MIRRORGATE_TLS_CERT_FILE" */
-static char *env_name(const char *flag)
-{
-	mg_strbuf sb = MG_STRBUF_INIT;
-	char *out = NULL;
-	mg_strbuf_puts(&sb, "MIRRORGATE_");
-	for (const char *p = flag; *p; p++)
-		mg_strbuf_putc(&sb, *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
-	if (mg_strbuf_detach(&sb, &out))
-		out = NULL;
-	mg_strbuf_free(&sb);
-	return out;
 }
 
 static int load_file(mg_wh_config *cfg, const char *path, char **error)
@@ -233,30 +207,45 @@ static const char *config_path(int argc, char *const *argv, mg_env_fn env)
 	return path;
 }
 
+/* The flags through getopt_long, as every mirrorgate binary parses them
+ * (mirrorgate/util/cli.h): each table entry is an option whose value is its index. */
+enum { OPT_HELP = 1000, OPT_VERSION, OPT_FIRST = 2000 }; /* clear of '?' and ':' */
+
 static int parse_flags(mg_wh_config *cfg, int argc, char *const *argv, char **error)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+	struct option longopts[NOPTS + 3];
+	for (size_t i = 0; i < NOPTS; i++)
+		longopts[i] = (struct option){g_opts[i].name,
+					      g_opts[i].type == OPT_BOOL ? optional_argument
+									 : required_argument,
+					      NULL, OPT_FIRST + (int)i};
+	longopts[NOPTS] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	longopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+	longopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
+	optind = 1;
+	opterr = 0;
+	int c;
+	/* '+': stop at the first non-flag (reported below); ':': tell a missing value apart */
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (c == 'h' || c == OPT_HELP) {
 			cfg->help = true;
 			continue;
 		}
-		if (strncmp(arg, "--", 2) != 0)
-			return fail(error, "unexpected argument \"%s\" (see --help)", arg);
-		const char *name = arg + 2;
-		const char *eq = strchr(name, '=');
-		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		const opt *o = find_opt(name, len);
-		if (!o)
-			return fail(error, "unknown flag \"%s\" (see --help)", arg);
-		const char *value = eq ? eq + 1 : NULL;
-		if (!value && o->type == OPT_BOOL)
-			value = "true";
-		if (!value) {
-			if (i + 1 >= argc)
-				return fail(error, "flag --%s needs a value", o->name);
-			value = argv[++i];
+		if (c == OPT_VERSION) {
+			cfg->version = true;
+			continue;
 		}
+		if (c == ':')
+			return fail(error, "flag %s needs a value", argv[optind - 1]);
+		if (c < OPT_FIRST || (size_t)(c - OPT_FIRST) >= NOPTS) {
+			const char *arg = argv[optind - 1];
+			return fail(error, "unknown flag \"%.*s\" (see --help)",
+				    (int)strcspn(arg, "="), arg);
+		}
+		const opt *o = &g_opts[c - OPT_FIRST];
+		const char *value = optarg;
+		if (!value && o->type == OPT_BOOL)
+			value = mg_cli_bool_value(argc, argv, &optind);
 		char *source = mg_asprintf("--%s", o->name);
 		if (!source)
 			return MG_ENOMEM;
@@ -265,12 +254,14 @@ static int parse_flags(mg_wh_config *cfg, int argc, char *const *argv, char **er
 		if (rc)
 			return rc;
 	}
+	if (optind < argc)
+		return fail(error, "unexpected argument \"%s\" (see --help)", argv[optind]);
 	return 0;
 }
 
 static int check(mg_wh_config *cfg, char **error)
 {
-	if (cfg->help)
+	if (cfg->help || cfg->version)
 		return 0;
 	if (cfg->kubeconfig && cfg->in_cluster)
 		return fail(error, "--kubeconfig and --in-cluster are exclusive");
@@ -303,16 +294,13 @@ int mg_wh_config_parse(mg_wh_config *out, int argc, char *const *argv, mg_env_fn
 	if (path && (rc = load_file(&cfg, path, error)))
 		goto out;
 	for (size_t i = 0; env && i < NOPTS; i++) {
-		char *name = env_name(g_opts[i].name);
-		if (!name) {
-			rc = MG_ENOMEM;
+		char name[96];
+		if (!mg_cli_env_name(name, sizeof(name), g_opts[i].name)) {
+			rc = MG_EINVAL;
 			goto out;
 		}
 		const char *value = env(name);
-		if (value)
-			rc = set_opt(&cfg, &g_opts[i], value, name, error);
-		free(name);
-		if (rc)
+		if (value && (rc = set_opt(&cfg, &g_opts[i], value, name, error)))
 			goto out;
 	}
 	if ((rc = parse_flags(&cfg, argc, argv, error)))
@@ -347,6 +335,7 @@ void mg_wh_config_usage(FILE *f)
 			fprintf(f, " (default %s)", o->def);
 		fputc('\n', f);
 	}
+	fprintf(f, "  %-28s %s\n", "--version", "print the version and exit");
 	fprintf(f, "  %-28s %s\n", "--help", "print this help and exit");
 }
 

@@ -19,6 +19,7 @@ typedef struct mg_wh_config {
 	char *ready_file;
 	char *state_dir;
 	char *topology;
+	char *topology_namespace; /* informer: where the topology ConfigMap lives */
 	char *kubeconfig;
 	bool in_cluster;
 	char *log_level;
@@ -31,6 +32,7 @@ typedef struct mg_wh_config {
 	int cert_reload_interval; /* seconds between certificate file checks */
 	int shutdown_timeout;   /* seconds in-flight requests get after SIGTERM */
 	bool help;
+	bool version;
 } mg_wh_config;
 
 /* An environment lookup (getenv in production; tests pass their own). */
@@ -38,8 +40,9 @@ typedef const char *(*mg_env_fn)(const char *name);
 
 /* Parses argv (argv[0] is the program name) and the environment. On failure returns
  * MG_EINVAL (or MG_ENOMEM, MG_EPARSE, MG_ENOTFOUND for the config file) and *error holds a
- * message naming the flag (caller frees). On success with --help, out->help is set and the
- * caller prints mg_wh_config_usage(). */
+ * message naming the flag (caller frees). On success with --help (--version), out->help
+ * (out->version) is set and the caller prints mg_wh_config_usage() (the version).
+ * The flag convention is that of every mirrorgate binary: mirrorgate/util/cli.h. */
 int mg_wh_config_parse(mg_wh_config *out, int argc, char *const *argv, mg_env_fn env,
 		       char **error);
 void mg_wh_config_usage(FILE *f);

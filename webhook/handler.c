@@ -26,6 +26,8 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 	static const char *const rule[] = {"rule"};
 	static const char *const code[] = {"code"};
 	static const char *const result[] = {"result"};
+	static const char *const version[] = {"version"};
+	static const char *const k_version[] = {MG_VERSION};
 	static const char *const reason[] = {"reason"};
 	int rc;
 	memset(m, 0, sizeof(*m));
@@ -74,7 +76,10 @@ int mg_wh_metrics_init(mg_wh_metrics *m)
 	    (rc = mg_metrics_counter(&m->cert_reloads, m->reg,
 				     "mirrorgate_webhook_certificate_reloads_total",
 				     "Certificate file changes seen, by result (success, error).",
-				     result, 1))) {
+				     result, 1)) ||
+	    (rc = mg_metrics_gauge(&m->build_info, m->reg, "mirrorgate_build_info",
+				   "1, labelled with the running version.", version, 1)) ||
+	    (rc = mg_metric_set(m->build_info, k_version, 1))) {
 		mg_wh_metrics_free(m);
 		return rc;
 	}

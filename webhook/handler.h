@@ -19,6 +19,7 @@ typedef struct mg_wh_metrics {
 	mg_metric *rejections;   /* {rule} */
 	mg_metric *warnings;     /* {rule} */
 	mg_metric *http_errors;  /* {code}: requests answered with an HTTP error */
+	mg_metric *build_info;   /* {version} = 1 */
 	mg_metric *tls_errors;   /* connections closed before any request (failed handshakes) */
 	mg_metric *in_flight;
 	mg_metric *conn_open;    /* connections the guard tracks */

@@ -13,6 +13,7 @@
 #include "certs.h"
 #include "config.h"
 #include "handler.h"
+#include "mirrorgate/util/cli.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/k8s/informer.h"
 #include "mirrorgate/util/log.h"
@@ -153,6 +154,11 @@ int main(int argc, char **argv)
 		free(error);
 		return 2;
 	}
+	if (cfg.version) {
+		mg_cli_print_version(stdout, "mirrorgate-webhook");
+		mg_wh_config_free(&cfg);
+		return 0;
+	}
 	if (cfg.help) {
 		mg_wh_config_usage(stdout);
 		mg_wh_config_free(&cfg);
@@ -194,7 +200,8 @@ int main(int argc, char **argv)
 	if (cfg.kubeconfig || cfg.in_cluster) {
 		/* A NULL path is the in-cluster service account. /readyz waits for the sync. */
 		char why[512] = "";
-		if (mg_lookup_informer_from_kubeconfig(&informers, cfg.kubeconfig, NULL, NULL, why,
+		mg_lookup_informer_opts lo = {.topology_ns = cfg.topology_namespace};
+		if (mg_lookup_informer_from_kubeconfig(&informers, cfg.kubeconfig, NULL, &lo, why,
 						       sizeof(why))) {
 			mg_error("cannot watch the cluster", "kubeconfig",
 				 cfg.kubeconfig ? cfg.kubeconfig : "(in-cluster)", "reason", why, NULL);

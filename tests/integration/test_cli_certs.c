@@ -83,9 +83,58 @@ Test(cli_certs, usage_errors)
 	cr_assert_eq(r.status, 2);
 	cr_assert(strstr(r.err, "--out DIR is required"));
 	mg_cmd_result_free(&r);
-	char *bad[] = {MG_BIN_DIR "/mirrorgate", "certs", "--out", "/nonexistent/dir", NULL};
+	/* A parent that is a file: the directory cannot be made, and the message says why. */
+	char file[] = "/tmp/mg-certs-file-XXXXXX";
+	int fd = mkstemp(file);
+	cr_assert(fd >= 0);
+	close(fd);
+	char out[64];
+	snprintf(out, sizeof(out), "%s/tls", file);
+	char *bad[] = {MG_BIN_DIR "/mirrorgate", "certs", "--out", out, NULL};
 	cr_assert_eq(mg_run_cmd(&r, bad, NULL, 0, 30), 0);
 	cr_assert_eq(r.status, 1);
-	cr_assert(strstr(r.err, "cannot write /nonexistent/dir/ca.crt"), "%s", r.err);
+	cr_assert(strstr(r.err, "exists and is not a directory"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "input/output error"), "%s", r.err);
 	mg_cmd_result_free(&r);
+	unlink(file);
+	static const char *const cases[][2] = {
+		{"--ip", "10.0.0.300"}, {"--ip", "host.example"}, {"--days", "0"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *args[] = {MG_BIN_DIR "/mirrorgate", "certs", "--out", "/tmp/unused",
+				(char *)cases[i][0], (char *)cases[i][1], NULL};
+		cr_assert_eq(mg_run_cmd(&r, args, NULL, 0, 30), 0);
+		cr_expect_eq(r.status, 2, "%s %s", cases[i][0], cases[i][1]);
+		mg_cmd_result_free(&r);
+	}
+	char *extra[] = {MG_BIN_DIR "/mirrorgate", "certs", "--out", "/tmp/unused", "stray", NULL};
+	cr_assert_eq(mg_run_cmd(&r, extra, NULL, 0, 30), 0);
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "unexpected argument stray"), "%s", r.err);
+	mg_cmd_result_free(&r);
+}
+
+/* --out is created with its parents; --ip adds IP SANs that verify as such. */
+Test(cli_certs, creates_the_output_directory_and_ip_sans)
+{
+	char base[] = "/tmp/mg-certs-XXXXXX";
+	cr_assert_not_null(mkdtemp(base));
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/a/tls", base);
+	char *argv[] = {MG_BIN_DIR "/mirrorgate", "certs", "--out", dir, "--ip", "10.1.2.3",
+			"--ip", "fd00::7", NULL};
+	mg_cmd_result r;
+	cr_assert_eq(mg_run_cmd(&r, argv, NULL, 0, 60), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	mg_cmd_result_free(&r);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/tls.crt", dir);
+	X509 *leaf = load(path);
+	cr_expect_eq(X509_check_ip_asc(leaf, "10.1.2.3", 0), 1);
+	cr_expect_eq(X509_check_ip_asc(leaf, "fd00::7", 0), 1);
+	cr_expect_eq(X509_check_ip_asc(leaf, "10.1.2.4", 0), 0);
+	cr_expect_eq(X509_check_host(leaf, "mirrorgate-webhook.mirrorgate.svc", 0, 0, NULL), 1);
+	X509_free(leaf);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	cr_expect_eq(system(cmd), 0);
 }

@@ -133,6 +133,13 @@ Test(reconciler_binary, leader_handover_between_two_processes)
 	char h[128];
 	lease_holder(h, sizeof(h));
 	cr_expect_str_eq(h, "r1", "the follower did not take over while r1 renewed");
+	/* A replica that never led still exports the series the no-leader alert sums. */
+	char *follower = NULL;
+	cr_assert_eq(rec_proc_get(&R2, "/metrics", &follower), 200);
+	cr_expect(strstr(follower, "mirrorgate_leader{} 0"), "%s", follower);
+	cr_expect(strstr(follower, "mirrorgate_build_info{version=\"" MG_VERSION "\"} 1"), "%s",
+		  follower);
+	free(follower);
 	rec_proc_stop(&R1, true); /* no release: r2 must wait out the lease */
 	cr_assert(wait_holder("r2", 10000), "r2 never took over; see %s", R2.log);
 	rec_env_patch_spec(&E, "app", "mirror", "{\"spec\":{\"state\":\"promoted\"}}");

@@ -467,6 +467,8 @@ Test(webhook_server, health_readiness_and_metrics)
 				 "\"validate\"} 1\n"),
 		  "%s", r.body);
 	cr_assert(strstr(r.body, "# TYPE mirrorgate_webhook_tls_handshake_errors_total counter"));
+	cr_assert(strstr(r.body, "mirrorgate_build_info{version=\"" MG_VERSION "\"} 1\n"), "%s",
+		  r.body);
 	mg_wht_resp_free(&r);
 	double expiry = mg_wht_metric(&g_w, "mirrorgate_webhook_certificate_expiry_timestamp_seconds");
 	time_t not_after;

@@ -1,17 +1,21 @@
 #include "cluster_env.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "mirrorgate/core/doc.h"
 #include "mirrorgate/util/err.h"
 #include "mirrorgate/ontap/volume.h"
 #include "mirrorgate/util/strbuf.h"
 #include "mirrorgate/util/tls.h"
+#include "run_cmd.h"
 
 const mg_k8s_resource cluster_res_vsclass = {"snapshot.storage.k8s.io", "v1",
 					     "volumesnapshotclasses", false};
@@ -137,6 +141,11 @@ void cluster_env_start_at(cluster_env *e, const char *bin_dir, const char *sourc
 
 static void side_stop(cluster_side *s)
 {
+	if (s->wh_up) {
+		mg_wht_stop(&s->wh, SIGTERM, 5000);
+		mg_wht_cleanup(&s->wh);
+		s->wh_up = false;
+	}
 	if (s->rec.pid > 0)
 		rec_proc_stop(&s->rec, false);
 	if (!getenv("MG_KEEP_LOGS"))
@@ -400,11 +409,17 @@ int cluster_env_ledger(cluster_env *e, char **text)
 
 void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *identity)
 {
+	cluster_env_start_reconciler_with(e, s, identity, NULL);
+}
+
+void cluster_env_start_reconciler_with(cluster_env *e, cluster_side *s, const char *identity,
+				       const char *const *extra)
+{
 	char bin[600];
 	snprintf(bin, sizeof(bin), "%s/mirrorgate-reconciler", e->bin_dir);
 	rec_proc_config(&s->rec, e->ontap.clusters[s->ontap_index].url, s->svm, e->ontap.ca_file,
 			"admin", passwords[s->ontap_index]);
-	rec_proc_start(&s->rec, bin, s->kube.kubeconfig, identity, NULL);
+	rec_proc_start(&s->rec, bin, s->kube.kubeconfig, identity, extra);
 }
 
 const char *cluster_env_cond(cluster_side *s, const char *tmr, const char *field)
@@ -490,4 +505,143 @@ void cluster_env_start_with_reconcilers_at(cluster_env *e, const char *bin_dir,
 	cluster_env_namespace(&e->b, ns);
 	cluster_env_start_reconciler(e, &e->a, "rec-a");
 	cluster_env_start_reconciler(e, &e->b, "rec-b");
+}
+
+/* ---- the two-site lab: a webhook per site, kubectl ---- */
+
+static const mg_k8s_resource res_vwc = {"admissionregistration.k8s.io", "v1",
+					"validatingwebhookconfigurations", false};
+static const mg_k8s_resource res_mwc = {"admissionregistration.k8s.io", "v1",
+					"mutatingwebhookconfigurations", false};
+
+/* Settled relationships are re-read every 2 s instead of 5 min: the source side learns its
+ * destinations (and a returning site its split-brain) within a scenario's patience. */
+const char *const cluster_env_lab_reconciler_args[] = {"--resync-period", "2s", NULL};
+
+static bool webhook_ready(mg_wht *w)
+{
+	mg_wht_resp r;
+	mg_wht_request(w, NULL, "GET", "/readyz", NULL, NULL, 0, &r);
+	bool ok = r.status == 200;
+	mg_wht_resp_free(&r);
+	return ok;
+}
+
+/* The shipped webhook configurations with clientConfig.service replaced by the url of this
+ * side's webhook and its CA: the same rules, selectors and failure policies as a cluster. */
+static void register_webhooks(cluster_env *e, cluster_side *s)
+{
+	char path[700], *text = NULL, *ca = NULL;
+	size_t len = 0, ca_len = 0;
+	snprintf(path, sizeof(path), "%s/manifests/base/webhook/webhooks.yaml", e->source_dir);
+	cr_assert_eq(mg_read_file(path, 1 << 20, &text, &len), 0, "read %s", path);
+	cr_assert_eq(mg_read_file(s->wh.ca_path, 1 << 20, &ca, &ca_len), 0);
+	char *b64 = malloc(4 * ((ca_len + 2) / 3) + 1);
+	cr_assert_not_null(b64);
+	EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)ca, (int)ca_len);
+	mg_doc_list docs = {0};
+	mg_parse_error perr;
+	cr_assert_eq(mg_doc_parse_yaml(&docs, text, len, &perr), 0, "%s: %s", path, perr.message);
+	cr_assert_eq(docs.len, 2, "%s: want a validating and a mutating configuration", path);
+	for (size_t d = 0; d < docs.len; d++) {
+		cJSON *o = docs.items[d].root;
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind"));
+		cr_assert_not_null(kind);
+		bool mutating = strcmp(kind, "MutatingWebhookConfiguration") == 0;
+		cJSON *hook;
+		cJSON_ArrayForEach(hook, cJSON_GetObjectItem(o, "webhooks"))
+		{
+			cJSON *cc = cJSON_GetObjectItem(hook, "clientConfig");
+			const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(
+				cJSON_GetObjectItem(cc, "service"), "path"));
+			cr_assert_not_null(p, "%s: a webhook without clientConfig.service.path", path);
+			char url[128];
+			snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", s->wh.port, p);
+			cJSON *ncc = cJSON_CreateObject();
+			cJSON_AddStringToObject(ncc, "url", url);
+			cJSON_AddStringToObject(ncc, "caBundle", b64);
+			cJSON_ReplaceItemInObject(hook, "clientConfig", ncc);
+		}
+		mg_k8s_status st;
+		int rc = mg_k8s_create(NULL, s->k8s, mutating ? &res_mwc : &res_vwc, NULL, o, &st);
+		cr_assert_eq(rc, 0, "register %s: %s %s", kind, mg_strerror(rc), st.message);
+	}
+	mg_doc_list_free(&docs);
+	free(b64);
+	free(ca);
+	free(text);
+}
+
+void cluster_env_start_webhook(cluster_env *e, cluster_side *s)
+{
+	mg_wht_init(&s->wh, e->bin_dir, e->source_dir);
+	const char *extra[] = {"--kubeconfig", s->kube.kubeconfig, "--log-level", "warn",
+			       "--shutdown-timeout", "1", NULL};
+	mg_wht_start(&s->wh, extra, false);
+	s->wh_up = true;
+	bool ready = false;
+	for (int i = 0; i < 200 && !(ready = webhook_ready(&s->wh)); i++)
+		nap(50);
+	cr_assert(ready, "the webhook's informers did not sync; see %s", s->wh.err_path);
+	register_webhooks(e, s);
+}
+
+void cluster_env_start_lab_at(cluster_env *e, const char *bin_dir, const char *source_dir,
+			      const char *ns)
+{
+	cluster_env_start_at(e, bin_dir, source_dir);
+	cluster_env_namespace(&e->a, ns);
+	cluster_env_namespace(&e->b, ns);
+	cluster_env_start_webhook(e, &e->a);
+	cluster_env_start_webhook(e, &e->b);
+	cluster_env_start_reconciler_with(e, &e->a, "rec-a", cluster_env_lab_reconciler_args);
+	cluster_env_start_reconciler_with(e, &e->b, "rec-b", cluster_env_lab_reconciler_args);
+}
+
+int cluster_env_kubectl(cluster_side *s, char **out, const char *const *args)
+{
+	char kc[600], cache[600];
+	snprintf(kc, sizeof(kc), "--kubeconfig=%s", s->kube.kubeconfig);
+	snprintf(cache, sizeof(cache), "--cache-dir=%s/kubectl-cache", s->kube.dir);
+	const char *argv[24] = {"/usr/bin/kubectl", kc, cache};
+	size_t n = 3;
+	for (size_t i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	mg_cmd_result r;
+	cr_assert_eq(mg_run_cmd(&r, (char *const *)argv, NULL, 0, 30), 0, "kubectl did not run");
+	if (out)
+		*out = mg_asprintf("%s%s", r.out ? r.out : "", r.err ? r.err : "");
+	int status = r.status;
+	mg_cmd_result_free(&r);
+	return status;
+}
+
+int cluster_env_kpatch(cluster_side *s, char **out, const char *kind, const char *name,
+		       const char *merge_json)
+{
+	const char *args[] = {"patch", kind, name, "-n", "app", "--type=merge", "-p", merge_json,
+			      NULL};
+	return cluster_env_kubectl(s, out, args);
+}
+
+void cluster_env_reachable(cluster_env *e, int ontap_index, bool reachable)
+{
+	char body[128];
+	snprintf(body, sizeof(body), "{\"cluster\":\"%s\",\"reachable\":%s}",
+		 e->ontap.clusters[ontap_index].name, reachable ? "true" : "false");
+	cr_assert_eq(ontap_sim_control(&e->ontap, "POST", "clusters", body, NULL), 200, "%s", body);
+}
+
+long cluster_env_write(cluster_env *e, int ontap_index, const char *svm, const char *volume)
+{
+	char body[512];
+	snprintf(body, sizeof(body), "{\"cluster\":\"%s\",\"path\":\"%s:%s\"}",
+		 e->ontap.clusters[ontap_index].name, svm, volume);
+	cJSON *out = NULL;
+	cr_assert_eq(ontap_sim_control(&e->ontap, "POST", "volumes/write", body, &out), 200, "%s",
+		     body);
+	long g = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(out, "generation"));
+	cJSON_Delete(out);
+	return g;
 }

@@ -15,6 +15,7 @@
 #include "mirrorgate/ontap/client.h"
 #include "ontap_sim_proc.h"
 #include "reconciler_proc.h"
+#include "webhook_harness.h"
 
 extern const mg_k8s_resource cluster_res_vsclass;
 
@@ -25,6 +26,8 @@ typedef struct cluster_side {
 	mg_k8s_client *k8s;
 	char prov_file[400];   /* the --provisioner file */
 	rec_proc rec;          /* its reconciler, when started */
+	mg_wht wh;             /* its mirrorgate-webhook, when started (the lab) */
+	bool wh_up;
 	bool up;
 } cluster_side;
 
@@ -114,11 +117,39 @@ void cluster_env_mirror(cluster_env *e, const char *claim, char *vol_a, size_t v
 
 /* A mirrorgate-reconciler for this side's kube-sim and ONTAP cluster. */
 void cluster_env_start_reconciler(cluster_env *e, cluster_side *s, const char *identity);
+/* The same with extra reconciler arguments (NULL-terminated, may be NULL). */
+void cluster_env_start_reconciler_with(cluster_env *e, cluster_side *s, const char *identity,
+				       const char *const *extra);
+/* The lab's reconciler arguments (a short --resync-period). */
+extern const char *const cluster_env_lab_reconciler_args[];
 /* Both clusters with namespace `ns` and a reconciler each ("rec-a", "rec-b"): the usual
  * start of a two-cluster test. */
 void cluster_env_start_with_reconcilers_at(cluster_env *e, const char *bin_dir,
 					    const char *source_dir, const char *ns);
 #define cluster_env_start_with_reconcilers(e, ns)                                              \
 	cluster_env_start_with_reconcilers_at((e), MG_BIN_DIR, MG_SOURCE_DIR, (ns))
+
+/* The two-site lab (docs/disaster-recovery.md): each kube-sim calls its OWN
+ * mirrorgate-webhook, registered from manifests/base/webhook/webhooks.yaml with clientConfig.url
+ * and the webhook's CA as caBundle (kube-sim has no cluster DNS), the webhook watching its
+ * kube-sim through the side's kubeconfig. Waits until /readyz says the informers synced. */
+void cluster_env_start_webhook(cluster_env *e, cluster_side *s);
+/* Both sites: ontap-sim, kube-sims with provisioners, namespace `ns`, a webhook per site
+ * registered in its kube-sim, and a reconciler per site. */
+void cluster_env_start_lab_at(cluster_env *e, const char *bin_dir, const char *source_dir,
+			      const char *ns);
+#define cluster_env_start_lab(e, ns) cluster_env_start_lab_at((e), MG_BIN_DIR, MG_SOURCE_DIR, (ns))
+/* Runs the real kubectl against this side's kube-sim (argv after "kubectl", NULL-terminated,
+ * at most 16). Returns the exit status; *out (may be NULL) gets stdout followed by stderr
+ * (where kubectl prints admission warnings and errors). Caller frees *out. */
+int cluster_env_kubectl(cluster_side *s, char **out, const char *const *args);
+/* kubectl patch <kind> <name> -n app --type=merge -p <json>: the user's edit, webhook in the
+ * loop. Returns the exit status; *out as above. */
+int cluster_env_kpatch(cluster_side *s, char **out, const char *kind, const char *name,
+		       const char *merge_json);
+/* Cuts cluster `ontap_index` off from its peers (ontap-sim peer fault) or heals it. */
+void cluster_env_reachable(cluster_env *e, int ontap_index, bool reachable);
+/* A client write on the volume (RW only); returns the new generation. */
+long cluster_env_write(cluster_env *e, int ontap_index, const char *svm, const char *volume);
 
 #endif

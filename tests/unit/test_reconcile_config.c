@@ -197,12 +197,47 @@ Test(reconcile_config, flags_and_durations)
 	cr_expect(f.allow_beside_trident);
 	cr_expect_eq(f.detect_ms, 60000);
 	cr_expect_eq(flags(&f, why, "--config", "/c", "--trident-detect-period", "10ms"), MG_EINVAL);
-	cr_expect_eq(flags(&f, why, "--config", "/c", "--leader-elect", "maybe"), MG_EINVAL);
+	cr_expect_eq(flags(&f, why, "--config", "/c", "--leader-elect=maybe", NULL), MG_EINVAL);
 	cr_expect(strstr(why, "bad value for --leader-elect"), "%s", why);
 	cr_expect_eq(flags(&f, why, "--config", "/c", "--bogus", "x"), MG_EINVAL);
 	cr_expect_eq(flags(&f, why, "--config", "/c", "--retry-period", "10s"), MG_EINVAL);
 	cr_expect_eq(flags(&f, why, "--config", "/c", "extra", NULL), MG_EINVAL);
 	cr_expect(strstr(why, "unexpected argument extra"), "%s", why);
+}
+
+/* The convention every mirrorgate binary shares (mirrorgate/util/cli.h). */
+Test(reconcile_config, flags_bool_words_version_and_topology_namespace)
+{
+	mg_flags f;
+	char why[256] = "";
+	cr_assert_eq(flags(&f, why, "--config=/c", "--leader-elect", "false", NULL), 0, "%s", why);
+	cr_expect_not(f.leader_elect);
+	cr_assert_eq(flags(&f, why, "--leader-elect", "--config", "/c", NULL), 0, "%s", why);
+	cr_expect(f.leader_elect);
+	cr_assert_eq(flags(&f, why, "--config", "/c", "--topology-namespace", "ops"), 0, "%s", why);
+	cr_expect_str_eq(f.topology_ns, "ops");
+	cr_assert_eq(flags(&f, why, "--version", NULL, NULL, NULL), 0, "%s", why);
+	cr_expect(f.version, "--version needs no --config");
+}
+
+Test(reconcile_config, flags_from_the_environment_lose_to_the_command_line)
+{
+	mg_flags f;
+	char why[256] = "";
+	setenv("MIRRORGATE_CONFIG", "/env.yaml", 1);
+	setenv("MIRRORGATE_LEASE_NAMESPACE", "envns", 1);
+	setenv("MIRRORGATE_LEADER_ELECT", "false", 1);
+	cr_assert_eq(flags(&f, why, "--lease-namespace", "flagns", NULL, NULL), 0, "%s", why);
+	cr_expect_str_eq(f.config, "/env.yaml");
+	cr_expect_str_eq(f.lease_ns, "flagns");
+	cr_expect_not(f.leader_elect);
+	setenv("MIRRORGATE_WORKERS", "zero", 1);
+	cr_expect_eq(flags(&f, why, NULL, NULL, NULL, NULL), MG_EINVAL);
+	cr_expect(strstr(why, "bad value for MIRRORGATE_WORKERS: zero"), "%s", why);
+	unsetenv("MIRRORGATE_CONFIG");
+	unsetenv("MIRRORGATE_LEASE_NAMESPACE");
+	unsetenv("MIRRORGATE_LEADER_ELECT");
+	unsetenv("MIRRORGATE_WORKERS");
 }
 
 Test(reconcile_config, metrics_text_format)

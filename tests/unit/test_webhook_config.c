@@ -163,3 +163,56 @@ Test(webhook_config, help_is_not_an_error)
 	cr_assert(strstr(buf, "(default 8443)"));
 	free(buf);
 }
+
+/* The convention every binary shares (mirrorgate/util/cli.h). */
+Test(webhook_config, bool_flag_takes_a_following_word_or_stands_alone)
+{
+	char *argv[] = {"w", "--self-signed", "false", "--tls-cert-file=/c", "--tls-key-file",
+			"/k", "--in-cluster", "--topology-namespace", "mirrorgate"};
+	mg_wh_config cfg;
+	char *err = NULL;
+	g_env = NULL;
+	cr_assert_eq(parse(&cfg, &err, 9, argv), 0, "%s", err);
+	cr_assert_not(cfg.self_signed);
+	cr_assert(cfg.in_cluster);
+	cr_assert_str_eq(cfg.topology_namespace, "mirrorgate");
+	cr_assert_str_eq(cfg.tls_key_file, "/k");
+	mg_wh_config_free(&cfg);
+}
+
+Test(webhook_config, version_flag_and_env_topology_namespace)
+{
+	const char *env[] = {"MIRRORGATE_TOPOLOGY_NAMESPACE", "ops", NULL};
+	g_env = env;
+	char *argv[] = {"w", "--version"};
+	mg_wh_config cfg;
+	char *err = NULL;
+	cr_assert_eq(parse(&cfg, &err, 2, argv), 0, "%s", err);
+	cr_assert(cfg.version);
+	cr_assert_str_eq(cfg.topology_namespace, "ops");
+	mg_wh_config_free(&cfg);
+}
+
+Test(webhook_config, flag_errors_name_the_flag)
+{
+	static const struct {
+		int argc;
+		char *argv[3];
+		const char *want;
+	} cases[] = {
+		{2, {"w", "--no-such-flag=1"}, "unknown flag \"--no-such-flag\""},
+		{2, {"w", "--port"}, "flag --port needs a value"},
+		{3, {"w", "--self-signed", "extra"}, "unexpected argument \"extra\""},
+		{2, {"w", "--self-signed=maybe"}, "--self-signed: expected true or false"},
+		{2, {"w", "--port=x"}, "--port: expected an integer"},
+	};
+	g_env = NULL;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mg_wh_config cfg;
+		char *err = NULL;
+		cr_expect_eq(parse(&cfg, &err, cases[i].argc, (char **)cases[i].argv), MG_EINVAL,
+			     "case %zu", i);
+		cr_expect(err && strstr(err, cases[i].want), "case %zu: %s", i, err);
+		free(err);
+	}
+}
