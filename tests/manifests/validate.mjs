@@ -17,6 +17,7 @@ const KUSTOMIZATIONS = [
 	"manifests",
 	"manifests/overlays/webhook-only",
 	"manifests/overlays/self-signed-certs",
+	"manifests/overlays/beside-trident",
 	"manifests/crds",
 	"tests/manifests/everything",
 ];
@@ -74,9 +75,14 @@ for (const dir of KUSTOMIZATIONS) {
 		} catch (e) {
 			check(false, name, e.message);
 		}
-		// One namespace: every namespaced object of the install is in namespace mirrorgate.
+		// One namespace: every namespaced object of the install is in namespace mirrorgate,
+		// except the beside-Trident Role (and its binding) for the TBC Secrets, which must be
+		// in Trident's namespace to grant anything there.
+		const tbcSecrets = o.metadata?.name === "mirrorgate-reconciler-tbc-secrets" &&
+			(o.kind === "Role" || o.kind === "RoleBinding");
 		if (o.metadata?.namespace !== undefined)
-			check(o.metadata.namespace === "mirrorgate", `${name} namespace`, o.metadata.namespace);
+			check(o.metadata.namespace === (tbcSecrets ? "trident" : "mirrorgate"),
+			      `${name} namespace`, o.metadata.namespace);
 	}
 	const deployments = objs.filter((o) => o.kind === "Deployment");
 	for (const d of deployments) {
@@ -104,6 +110,15 @@ for (const dir of KUSTOMIZATIONS) {
 		      `${name} topology namespace is the install namespace`);
 		if (d.metadata.name === "mirrorgate-webhook")
 			check(c.args.includes("--in-cluster"), `${name} runs with --in-cluster`);
+		if (d.metadata.name === "mirrorgate-reconciler" && dir.endsWith("beside-trident")) {
+			check(c.args.includes("--backends-from-trident"),
+			      `${name} builds its backends from Trident's TBCs`);
+			const rb = objs.find((o) => o.kind === "RoleBinding" &&
+					     o.metadata.name === "mirrorgate-reconciler-tbc-secrets");
+			check(rb?.subjects?.[0]?.name === "mirrorgate-reconciler" &&
+			      rb?.subjects?.[0]?.namespace === "mirrorgate",
+			      `${name}: its service account may read the TBC Secrets in trident`);
+		}
 	}
 	// Jobs run from the webhook's image (the certificate rotator): the same scheme.
 	for (const j of objs.filter((o) => o.kind === "Job" || o.kind === "CronJob")) {
