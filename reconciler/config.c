@@ -130,15 +130,7 @@ out:
 	return rc;
 }
 
-static int parse_config(void *out, const char *text, size_t len, char *why, size_t why_len)
-{
-	return mg_config_parse(out, text, len, why, why_len);
-}
-
-int mg_config_load(mg_config *out, const char *path, char *why, size_t why_len)
-{
-	return mg_parse_file(path, MAX_CONFIG_BYTES, parse_config, out, why, why_len);
-}
+MG_DEFINE_FILE_LOADER(mg_config_load, mg_config, mg_config_parse, MAX_CONFIG_BYTES)
 
 void mg_config_free(mg_config *cfg)
 {

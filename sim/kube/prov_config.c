@@ -233,15 +233,8 @@ out:
 	return rc;
 }
 
-static int parse_config(void *out, const char *text, size_t len, char *why, size_t why_len)
-{
-	return ksim_prov_config_parse(out, text, len, why, why_len);
-}
-
-int ksim_prov_config_load(ksim_prov_config *out, const char *path, char *why, size_t why_len)
-{
-	return mg_parse_file(path, PROV_MAX_FILE, parse_config, out, why, why_len);
-}
+MG_DEFINE_FILE_LOADER(ksim_prov_config_load, ksim_prov_config, ksim_prov_config_parse,
+		      PROV_MAX_FILE)
 
 void ksim_prov_config_free(ksim_prov_config *cfg)
 {

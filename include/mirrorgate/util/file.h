@@ -20,6 +20,20 @@ typedef int (*mg_text_parse_fn)(void *out, const char *text, size_t len, char *w
 int mg_parse_file(const char *path, size_t max_bytes, mg_text_parse_fn parse, void *out,
 		  char *why, size_t why_len);
 
+/* Defines `int name(type *out, const char *path, char *why, size_t why_len)`, a typed config
+ * loader: mg_parse_file with parse (an `int parse(type *, const char *, size_t, char *,
+ * size_t)`) and the file size limit max_bytes. Every file-based configuration loads this
+ * way, so the read, its error message and the wipe exist once. */
+#define MG_DEFINE_FILE_LOADER(name, type, parse, max_bytes)                                      \
+	static int name##_text(void *out, const char *text, size_t len, char *why, size_t why_len) \
+	{                                                                                        \
+		return parse((type *)out, text, len, why, why_len);                              \
+	}                                                                                        \
+	int name(type *out, const char *path, char *why, size_t why_len)                         \
+	{                                                                                        \
+		return mg_parse_file(path, (max_bytes), name##_text, out, why, why_len);        \
+	}
+
 /* Overwrites a NUL-terminated secret before freeing it, so a password does not linger in a
  * freed heap block. NULL is a no-op. */
 void mg_free_secret(char *s);
