@@ -14,6 +14,7 @@
 enum { I_TMR, I_PVC, I_SC, I_CM, I_COUNT };
 
 struct mg_lookup_informer {
+	mg_k8s_client *client; /* for reads past the cache (li_get) */
 	mg_k8s_client *owned_client;
 	mg_informer *inf[I_COUNT];
 	pthread_rwlock_t topo_lock;
@@ -101,6 +102,17 @@ static void cm_delete(void *ctx, const cJSON *obj)
 
 /* ---- mg_lookup ops ---- */
 
+/* TMRs read from the API server during one review (li_begin .. li_end), per thread. One
+ * `kubectl apply -f dir/` creates a TMR and, milliseconds later, the PVC whose mirror
+ * annotation names it; the TMR's watch event may not have reached the informer yet (and
+ * cannot while this review holds the caches' read locks). Denying that PVC for "no such TMR"
+ * would be false, so a TMR missing from the cache is read once from the API server before
+ * the rules are told it does not exist. A handful per review at most: a review looks up the
+ * one TMR its PVC names. */
+#define MAX_READ_PAST 4
+static _Thread_local cJSON *tl_read_past[MAX_READ_PAST];
+static _Thread_local size_t tl_nread_past;
+
 static void li_begin(void *self)
 {
 	struct mg_lookup_informer *li = self;
@@ -112,16 +124,54 @@ static void li_begin(void *self)
 static void li_end(void *self)
 {
 	struct mg_lookup_informer *li = self;
+	for (size_t i = 0; i < tl_nread_past; i++) {
+		cJSON_Delete(tl_read_past[i]);
+		tl_read_past[i] = NULL;
+	}
+	tl_nread_past = 0;
 	pthread_rwlock_unlock(&li->topo_lock);
 	for (int i = I_COUNT - 1; i >= 0; i--)
 		mg_informer_read_unlock(li->inf[i]);
+}
+
+static const cJSON *read_past_cache(struct mg_lookup_informer *li, const char *ns,
+				    const char *name)
+{
+	for (size_t i = 0; i < tl_nread_past; i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(tl_read_past[i], "metadata");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "name");
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "namespace");
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0 && cJSON_IsString(s) &&
+		    ns && strcmp(s->valuestring, ns) == 0)
+			return tl_read_past[i];
+	}
+	if (!li->client || tl_nread_past >= MAX_READ_PAST)
+		return NULL;
+	cJSON *obj = NULL;
+	mg_k8s_status st;
+	int rc = mg_k8s_get(&obj, li->client, &mg_k8s_res_tmr, ns, name, &st);
+	if (rc != 0) {
+		if (rc != MG_ENOTFOUND)
+			mg_warn("lookup: reading a TMR missing from the cache failed", "namespace", ns,
+				"name", name, "error", mg_strerror(rc), NULL);
+		return NULL;
+	}
+	mg_debug("lookup: TMR read past the cache (not yet watched)", "namespace", ns, "name",
+		 name, NULL);
+	tl_read_past[tl_nread_past++] = obj;
+	return obj;
 }
 
 static const cJSON *li_get(void *self, const char *kind, const char *ns, const char *name)
 {
 	struct mg_lookup_informer *li = self;
 	int k = kind_index(kind);
-	return k < 0 ? NULL : mg_informer_get(li->inf[k], ns, name);
+	if (k < 0)
+		return NULL;
+	const cJSON *obj = mg_informer_get(li->inf[k], ns, name);
+	if (!obj && k == I_TMR && name && *name)
+		obj = read_past_cache(li, ns, name);
+	return obj;
 }
 
 static int li_each(void *self, const char *kind, const char *ns, mg_lookup_fn fn, void *ctx)
@@ -195,6 +245,7 @@ int mg_lookup_informer_new(mg_lookup_informer **out, mg_k8s_client *client,
 	if (!li)
 		return MG_ENOMEM;
 	pthread_rwlock_init(&li->topo_lock, NULL);
+	li->client = client;
 	li->topo_ns = mg_strdup(o.topology_ns ? o.topology_ns : mg_k8s_client_namespace(client));
 	li->topo_name = mg_strdup(o.topology_name ? o.topology_name : MG_TOPOLOGY_CONFIGMAP_NAME);
 	char *fsel = li->topo_name ? mg_asprintf("metadata.name=%s", li->topo_name) : NULL;

@@ -359,3 +359,41 @@ Test(k8s_informer, read_only_cache_drops_last_applied_too)
 {
 	check_trim(true);
 }
+
+/* One `kubectl apply -f dir/` creates a TMR and at once the PVC that names it: the review of
+ * the PVC must find the TMR even when its watch event has not reached the cache yet. While a
+ * review holds the caches (begin .. end) no event can land, so a TMR created inside the
+ * bracket is found only by the read past the cache; a TMR that does not exist stays absent. */
+Test(k8s_informer, a_tmr_not_yet_in_the_cache_is_read_from_the_api_server)
+{
+	char why[256] = "";
+	cr_assert_eq(mg_lookup_informer_from_kubeconfig(&li, sim.kubeconfig, NULL, NULL, why, sizeof(why)), 0, "%s", why);
+	mg_lookup lk = mg_lookup_informer_lookup(li);
+	cr_assert_eq(mg_lookup_informer_wait_synced(li, SYNC_MS), 0);
+	char *t = tmr_json("late", "data", "svm_a:vol1");
+	cJSON *late = cJSON_Parse(t);
+	free(t);
+	/* Inside the bracket nothing may assert: an abort there would leave the read locks held
+	 * and the teardown waiting on them. Record, end, then check. */
+	mg_lookup_begin(&lk);
+	bool absent_before = mg_lookup_get(&lk, MG_KIND_TMR, "default", "late") == NULL;
+	mg_k8s_status st;
+	int created = mg_k8s_create(NULL, client, &mg_k8s_res_tmr, "default", late, &st);
+	const cJSON *got = mg_lookup_get(&lk, MG_KIND_TMR, "default", "late");
+	char state[32] = "";
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(got, "spec"), "state");
+	if (cJSON_IsString(s))
+		snprintf(state, sizeof(state), "%s", s->valuestring);
+	bool same_again = got && mg_lookup_get(&lk, MG_KIND_TMR, "default", "late") == got;
+	bool never_absent = mg_lookup_get(&lk, MG_KIND_TMR, "default", "never-made") == NULL;
+	bool other_ns_absent = mg_lookup_get(&lk, MG_KIND_TMR, "other", "late") == NULL;
+	mg_lookup_end(&lk);
+	cJSON_Delete(late);
+	cr_assert(absent_before);
+	cr_assert_eq(created, 0, "%s", st.message);
+	cr_assert(got != NULL, "a TMR the API server has was reported absent");
+	cr_expect_str_eq(state, "established");
+	cr_expect(same_again, "the same review read it twice");
+	cr_expect(never_absent);
+	cr_expect(other_ns_absent);
+}
