@@ -1,5 +1,7 @@
 #include "jsonscan.h"
 
+#include "mirrorgate/util/strbuf.h"
+
 const mg_json_limits mg_json_default_limits = {
 	.max_nodes = MG_JSON_MAX_NODES,
 	.max_depth = MG_JSON_MAX_DEPTH,
@@ -7,35 +9,6 @@ const mg_json_limits mg_json_default_limits = {
 	.max_members = MG_JSON_MAX_MEMBERS,
 	.max_string = MG_JSON_MAX_STRING,
 };
-
-/* Bytes of a UTF-8 sequence starting at p (strict: no overlongs, no surrogates, nothing
- * above U+10FFFF), or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n;
-	unsigned min, cp;
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xE0) == 0xC0)
-		n = 2, min = 0x80, cp = c & 0x1F;
-	else if ((c & 0xF0) == 0xE0)
-		n = 3, min = 0x800, cp = c & 0x0F;
-	else if ((c & 0xF8) == 0xF0)
-		n = 4, min = 0x10000, cp = c & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
 
 static bool is_nul_escape(const unsigned char *p, const unsigned char *end)
 {
@@ -74,7 +47,7 @@ bool mg_json_within(const char *body, size_t len, const mg_json_limits *lim, mg_
 					p++;
 					continue;
 				}
-				size_t n = utf8_len(p, end);
+				size_t n = mg_utf8_seq_len(p, end);
 				if (!n) {
 					*why = "the request body is not valid UTF-8";
 					return false;

@@ -77,12 +77,15 @@ int mg_strbuf_printf(mg_strbuf *sb, const char *fmt, ...)
 	return rc;
 }
 
-/* Bytes of the valid UTF-8 sequence at p (no overlongs, surrogates or values above
- * U+10FFFF), or 0. p is NUL-terminated, so a cut sequence stops at the NUL. */
-static size_t utf8_seq(const unsigned char *p)
+/* Bytes of a UTF-8 sequence starting at p (strict: no overlongs, no surrogates, nothing
+ * above U+10FFFF), or 0 when it is not valid. */
+size_t mg_utf8_seq_len(const unsigned char *p, const unsigned char *end)
 {
-	unsigned c = p[0], cp, min;
+	unsigned c = p[0];
 	size_t n;
+	unsigned min, cp;
+	if (c < 0x80)
+		return 1;
 	if ((c & 0xE0) == 0xC0)
 		n = 2, min = 0x80, cp = c & 0x1F;
 	else if ((c & 0xF0) == 0xE0)
@@ -90,6 +93,8 @@ static size_t utf8_seq(const unsigned char *p)
 	else if ((c & 0xF8) == 0xF0)
 		n = 4, min = 0x10000, cp = c & 0x07;
 	else
+		return 0;
+	if ((size_t)(end - p) < n)
 		return 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((p[i] & 0xC0) != 0x80)
@@ -105,6 +110,7 @@ int mg_strbuf_put_json_string(mg_strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	int rc = mg_strbuf_putc(sb, '"');
+	const unsigned char *end = (const unsigned char *)s + strlen(s);
 	for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
 		switch (*p) {
 		case '"': rc = mg_strbuf_append(sb, "\\\"", 2); break;
@@ -119,7 +125,7 @@ int mg_strbuf_put_json_string(mg_strbuf *sb, const char *s)
 			} else if (*p >= 0x80) {
 				/* Invalid UTF-8 becomes U+FFFD, as Go's encoder does: the output is
 				 * always JSON, whatever the input held. */
-				size_t n = utf8_seq(p);
+				size_t n = mg_utf8_seq_len(p, end);
 				if (n) {
 					rc = mg_strbuf_append(sb, (const char *)p, n);
 					p += n - 1;

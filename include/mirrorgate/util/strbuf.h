@@ -30,6 +30,9 @@ void mg_strbuf_free(mg_strbuf *sb);
 
 /* strdup that tolerates NULL (returns NULL). */
 char *mg_strdup(const char *s);
+/* Bytes of the valid UTF-8 sequence starting at p, before end (strict: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 when it is not valid. 1 for ASCII. */
+size_t mg_utf8_seq_len(const unsigned char *p, const unsigned char *end);
 /* A newly allocated formatted string, or NULL when out of memory. */
 char *mg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
