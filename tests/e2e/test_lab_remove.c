@@ -13,19 +13,7 @@
 #include "lab_steps.h"
 #include "mirrorgate/ontap/snapmirror.h"
 
-static cluster_env E;
-
-static void setup(void)
-{
-	cluster_env_start_lab(&E, "app");
-}
-
-static void teardown(void)
-{
-	cluster_env_stop(&E);
-}
-
-TestSuite(lab_remove, .init = setup, .fini = teardown, .timeout = 150);
+TestSuite(lab_remove, .init = lab_setup, .fini = lab_teardown, .timeout = 150);
 
 static int kdelete(cluster_side *s, char **out, const char *kind, const char *name)
 {
@@ -39,10 +27,10 @@ static void release_source(const char *source_path)
 	mg_ontap_relationship_list rels = {0};
 	mg_ontap_error err;
 	mg_ontap_relationship_filter f = {source_path, NULL, true};
-	cr_assert_eq(mg_ontap_relationships(E.ontap_client[0], &f, &rels, &err), 0, "%s",
+	cr_assert_eq(mg_ontap_relationships(lab.ontap_client[0], &f, &rels, &err), 0, "%s",
 		     err.message);
 	for (size_t i = 0; i < rels.len; i++)
-		cr_expect_eq(mg_ontap_relationship_delete(E.ontap_client[0], rels.items[i].uuid,
+		cr_expect_eq(mg_ontap_relationship_delete(lab.ontap_client[0], rels.items[i].uuid,
 							  MG_ONTAP_DELETE_SOURCE_ONLY, &err),
 			     0, "%s", err.message);
 	mg_ontap_relationship_list_free(&rels);
@@ -51,9 +39,9 @@ static void release_source(const char *source_path)
 /* The mirror with A's last write on B too. */
 static void mirror_in_sync(lab_mirror *m)
 {
-	lab_make_mirror(&E, m);
-	cluster_env_write(&E, 0, "svm-a", m->vol_a);
-	lab_update(&E.b, "sync", NULL);
+	lab_make_mirror(&lab, m);
+	cluster_env_write(&lab, 0, "svm-a", m->vol_a);
+	lab_update(&lab.b, "sync", NULL);
 }
 
 Test(lab_remove, by_deleting_the_secondary_tmr)
@@ -61,19 +49,19 @@ Test(lab_remove, by_deleting_the_secondary_tmr)
 	lab_mirror m;
 	mirror_in_sync(&m);
 	char *out = NULL;
-	cr_assert_eq(kdelete(&E.b, &out, "tmr", "mirror"), 0, "%s", out);
+	cr_assert_eq(kdelete(&lab.b, &out, "tmr", "mirror"), 0, "%s", out);
 	cr_expect(out && strstr(out, "Warning:"), "no warning for deleting a destination TMR: %s",
 		  out);
 	free(out);
-	cr_assert(cluster_env_wait_gone(&E.b, &mg_k8s_res_tmr, "app", "mirror", 30000),
-		  "B's TMR never went; logs %s", E.b.rec.log);
+	cr_assert(cluster_env_wait_gone(&lab.b, &mg_k8s_res_tmr, "app", "mirror", 30000),
+		  "B's TMR never went; logs %s", lab.b.rec.log);
 	/* promoted before it went: B's claim keeps a read-write copy */
-	lab_expect_type(&E, 1, "svm-b", m.vol_b, "rw");
-	cr_expect_str_eq(lab_field(&E.b, &mg_k8s_res_pvc, "data", "status.phase"), "Bound");
-	cluster_env_write(&E, 1, "svm-b", m.vol_b);
-	cluster_env_write(&E, 0, "svm-a", m.vol_a);
-	cr_expect_str_eq(cluster_env_cond(&E.a, "mirror", "state"), "promoted");
-	lab_expect_ledger(&E, 0, 0);
+	lab_expect_type(&lab, 1, "svm-b", m.vol_b, "rw");
+	cr_expect_str_eq(lab_field(&lab.b, &mg_k8s_res_pvc, "data", "status.phase"), "Bound");
+	cluster_env_write(&lab, 1, "svm-b", m.vol_b);
+	cluster_env_write(&lab, 0, "svm-a", m.vol_a);
+	cr_expect_str_eq(cluster_env_cond(&lab.a, "mirror", "state"), "promoted");
+	lab_expect_ledger(&lab, 0, 0);
 }
 
 Test(lab_remove, by_setting_promoted)
@@ -81,77 +69,77 @@ Test(lab_remove, by_setting_promoted)
 	lab_mirror m;
 	mirror_in_sync(&m);
 	char *out = NULL;
-	cr_assert_eq(cluster_env_kpatch(&E.b, &out, "tmr", "mirror",
+	cr_assert_eq(cluster_env_kpatch(&lab.b, &out, "tmr", "mirror",
 					"{\"spec\":{\"state\":\"promoted\"}}"),
 		     0, "%s", out);
 	cr_expect(out && strstr(out, "Warning:"), "no warning for promoting a destination: %s",
 		  out);
 	free(out);
-	lab_expect_tmr(&E.b, "mirror", "promoted");
-	lab_expect_type(&E, 1, "svm-b", m.vol_b, "rw");
+	lab_expect_tmr(&lab.b, "mirror", "promoted");
+	lab_expect_type(&lab, 1, "svm-b", m.vol_b, "rw");
 	/* unlike a deleted TMR, this one keeps the record of the relationship: its status still
 	 * names A's volume, and mirroring again is a `reestablished` (an `established` is
 	 * refused) */
-	cr_expect_str_eq(cluster_env_cond(&E.b, "mirror", "remoteVolumeHandle"), m.handle_a);
+	cr_expect_str_eq(cluster_env_cond(&lab.b, "mirror", "remoteVolumeHandle"), m.handle_a);
 	out = NULL;
-	cr_expect_neq(lab_move(&E.b, &out, "established", m.handle_a, NULL), 0, "%s", out);
+	cr_expect_neq(lab_move(&lab.b, &out, "established", m.handle_a, NULL), 0, "%s", out);
 	free(out);
-	cluster_env_write(&E, 1, "svm-b", m.vol_b);
-	lab_expect_ledger(&E, 0, 0);
+	cluster_env_write(&lab, 1, "svm-b", m.vol_b);
+	lab_expect_ledger(&lab, 0, 0);
 }
 
 Test(lab_remove, delete_the_source_claim)
 {
 	lab_mirror m;
 	mirror_in_sync(&m);
-	cluster_env_delete(&E.a, &mg_k8s_res_pvc, "app", "data");
+	cluster_env_delete(&lab.a, &mg_k8s_res_pvc, "app", "data");
 	/* the claim goes (A's reconciler lets its protection go), the provisioner releases the
 	 * source side; ONTAP still refuses to destroy the volume while B mirrors from it */
-	cr_assert(cluster_env_wait_gone(&E.a, &mg_k8s_res_pvc, "app", "data", 30000),
-		  "A's claim never went; logs %s", E.a.rec.log);
-	cr_assert(cluster_env_wait_event(&E.a, NULL, m.pv_a, "VolumeFailedDelete", 1, 15000),
+	cr_assert(cluster_env_wait_gone(&lab.a, &mg_k8s_res_pvc, "app", "data", 30000),
+		  "A's claim never went; logs %s", lab.a.rec.log);
+	cr_assert(cluster_env_wait_event(&lab.a, NULL, m.pv_a, "VolumeFailedDelete", 1, 15000),
 		  "no VolumeFailedDelete on %s", m.pv_a);
-	cr_expect(cluster_env_volume(&E, 0, "svm-a", m.vol_a, NULL, 0));
-	cr_expect_str_eq(cluster_env_cond(&E.b, "mirror", "state"), "established");
+	cr_expect(cluster_env_volume(&lab, 0, "svm-a", m.vol_a, NULL, 0));
+	cr_expect_str_eq(cluster_env_cond(&lab.b, "mirror", "state"), "established");
 	/* B stops mirroring (its TMR deleted: promoted first); then the retry deletes A's
 	 * volume, and B's copy holds every write */
-	cluster_env_delete(&E.b, &mg_k8s_res_tmr, "app", "mirror");
-	cr_assert(cluster_env_wait_gone(&E.b, &mg_k8s_res_tmr, "app", "mirror", 30000),
-		  "B's TMR never went; logs %s", E.b.rec.log);
+	cluster_env_delete(&lab.b, &mg_k8s_res_tmr, "app", "mirror");
+	cr_assert(cluster_env_wait_gone(&lab.b, &mg_k8s_res_tmr, "app", "mirror", 30000),
+		  "B's TMR never went; logs %s", lab.b.rec.log);
 	char ev[1024];
-	cr_assert(cluster_env_wait_gone(&E.a, &mg_k8s_res_pv, NULL, m.pv_a, 30000),
+	cr_assert(cluster_env_wait_gone(&lab.a, &mg_k8s_res_pv, NULL, m.pv_a, 30000),
 		  "A's PV never went: phase '%s', VolumeFailedDelete '%s'; logs %s",
-		  lab_field(&E.a, &mg_k8s_res_pv, m.pv_a, "status.phase"),
-		  cluster_env_event_message(&E.a, NULL, m.pv_a, "VolumeFailedDelete", ev,
+		  lab_field(&lab.a, &mg_k8s_res_pv, m.pv_a, "status.phase"),
+		  cluster_env_event_message(&lab.a, NULL, m.pv_a, "VolumeFailedDelete", ev,
 					    sizeof(ev)),
-		  E.a.rec.log);
-	cr_expect_not(cluster_env_volume(&E, 0, "svm-a", m.vol_a, NULL, 0));
-	lab_expect_type(&E, 1, "svm-b", m.vol_b, "rw");
-	lab_expect_ledger(&E, 0, 0);
+		  lab.a.rec.log);
+	cr_expect_not(cluster_env_volume(&lab, 0, "svm-a", m.vol_a, NULL, 0));
+	lab_expect_type(&lab, 1, "svm-b", m.vol_b, "rw");
+	lab_expect_ledger(&lab, 0, 0);
 }
 
 Test(lab_remove, delete_the_destination_claim)
 {
 	lab_mirror m;
 	mirror_in_sync(&m);
-	cluster_env_delete(&E.b, &mg_k8s_res_pvc, "app", "data");
+	cluster_env_delete(&lab.b, &mg_k8s_res_pvc, "app", "data");
 	/* B's reconciler releases the relationship before the claim goes. (Its TMR's message is
 	 * not asserted: it says "is being deleted", but a later pass may briefly report
 	 * `established` with no message while the claim is already gone; reported on issue 11.) */
-	cr_assert(cluster_env_wait_gone(&E.b, &mg_k8s_res_pvc, "app", "data", 30000),
-		  "B's claim never went; logs %s", E.b.rec.log);
+	cr_assert(cluster_env_wait_gone(&lab.b, &mg_k8s_res_pvc, "app", "data", 30000),
+		  "B's claim never went; logs %s", lab.b.rec.log);
 	/* A is untouched and writable */
-	lab_expect_type(&E, 0, "svm-a", m.vol_a, "rw");
-	cluster_env_write(&E, 0, "svm-a", m.vol_a);
-	cr_expect_str_eq(cluster_env_cond(&E.a, "mirror", "state"), "promoted");
+	lab_expect_type(&lab, 0, "svm-a", m.vol_a, "rw");
+	cluster_env_write(&lab, 0, "svm-a", m.vol_a);
+	cr_expect_str_eq(cluster_env_cond(&lab.a, "mirror", "state"), "promoted");
 	/* ontap-sim refuses to destroy B's volume while A still holds the source-side record
 	 * (real ONTAP looks only at the destination's own records): A's side is released by
 	 * hand, as a storage admin would, and the provisioner's retry deletes the volume */
 	release_source(m.handle_a);
-	cr_assert(cluster_env_wait_gone(&E.b, &mg_k8s_res_pv, NULL, m.pv_b, 30000),
-		  "B's PV never went; logs %s", E.b.rec.log);
-	cr_expect_not(cluster_env_volume(&E, 1, "svm-b", m.vol_b, NULL, 0));
-	lab_expect_ledger(&E, 0, 0);
+	cr_assert(cluster_env_wait_gone(&lab.b, &mg_k8s_res_pv, NULL, m.pv_b, 30000),
+		  "B's PV never went; logs %s", lab.b.rec.log);
+	cr_expect_not(cluster_env_volume(&lab, 1, "svm-b", m.vol_b, NULL, 0));
+	lab_expect_ledger(&lab, 0, 0);
 }
 
 Test(lab_remove, delete_the_tmr_on_each_side)
@@ -160,20 +148,20 @@ Test(lab_remove, delete_the_tmr_on_each_side)
 	mirror_in_sync(&m);
 	/* the source side's TMR: it goes; the mirror keeps running (B still established) */
 	char *out = NULL;
-	cr_assert_eq(kdelete(&E.a, &out, "tmr", "mirror"), 0, "%s", out);
+	cr_assert_eq(kdelete(&lab.a, &out, "tmr", "mirror"), 0, "%s", out);
 	free(out);
-	cr_assert(cluster_env_wait_gone(&E.a, &mg_k8s_res_tmr, "app", "mirror", 30000),
-		  "A's TMR never went; logs %s", E.a.rec.log);
-	lab_expect_type(&E, 0, "svm-a", m.vol_a, "rw");
-	cluster_env_write(&E, 0, "svm-a", m.vol_a);
-	lab_update(&E.b, "after-a", NULL);
-	cr_expect_str_eq(cluster_env_cond(&E.b, "mirror", "state"), "established");
+	cr_assert(cluster_env_wait_gone(&lab.a, &mg_k8s_res_tmr, "app", "mirror", 30000),
+		  "A's TMR never went; logs %s", lab.a.rec.log);
+	lab_expect_type(&lab, 0, "svm-a", m.vol_a, "rw");
+	cluster_env_write(&lab, 0, "svm-a", m.vol_a);
+	lab_update(&lab.b, "after-a", NULL);
+	cr_expect_str_eq(cluster_env_cond(&lab.b, "mirror", "state"), "established");
 	/* then the destination's: promoted, then gone */
 	out = NULL;
-	cr_assert_eq(kdelete(&E.b, &out, "tmr", "mirror"), 0, "%s", out);
+	cr_assert_eq(kdelete(&lab.b, &out, "tmr", "mirror"), 0, "%s", out);
 	free(out);
-	cr_assert(cluster_env_wait_gone(&E.b, &mg_k8s_res_tmr, "app", "mirror", 30000),
-		  "B's TMR never went; logs %s", E.b.rec.log);
-	lab_expect_type(&E, 1, "svm-b", m.vol_b, "rw");
-	lab_expect_ledger(&E, 0, 0);
+	cr_assert(cluster_env_wait_gone(&lab.b, &mg_k8s_res_tmr, "app", "mirror", 30000),
+		  "B's TMR never went; logs %s", lab.b.rec.log);
+	lab_expect_type(&lab, 1, "svm-b", m.vol_b, "rw");
+	lab_expect_ledger(&lab, 0, 0);
 }

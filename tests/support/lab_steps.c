@@ -53,6 +53,18 @@ void lab_expect_ledger(cluster_env *e, int n, long generation)
 	free(text);
 }
 
+cluster_env lab;
+
+void lab_setup(void)
+{
+	cluster_env_start_lab(&lab, "app");
+}
+
+void lab_teardown(void)
+{
+	cluster_env_stop(&lab);
+}
+
 static void pv_and_handle(cluster_side *s, char *pv, size_t pv_len, char *vol, size_t vol_len,
 			  char *handle, size_t handle_len)
 {

@@ -7,6 +7,12 @@
 
 #include "cluster_env.h"
 
+/* The lab every e2e suite runs on: lab_setup starts it (namespace app) before each test,
+ * lab_teardown stops it after; `.init = lab_setup, .fini = lab_teardown`. */
+extern cluster_env lab;
+void lab_setup(void);
+void lab_teardown(void);
+
 /* A mirror from A (source, promoted) to B (destination, established) of claim "data", with
  * both TMRs at their state and Event; vol_a / vol_b get the FlexVol names, handle_a /
  * handle_b "svm:volume". */
