@@ -84,7 +84,62 @@ static void enqueue_obj(mg_manager *m, const char *kind, const cJSON *obj)
 HANDLERS(tmr)
 HANDLERS(tamu)
 HANDLERS(tsi)
-HANDLERS(pvc)
+
+/* A PVC's own pass runs on every event of a claim we protect. The TMRs that name a claim
+ * are woken too when it starts going or is gone: their status must stop saying what the
+ * released relationship was (nothing else re-reads them before the resync). */
+typedef struct tmr_wake {
+	mg_manager *m;
+	const char *pvc;
+} tmr_wake;
+
+static int wake_tmr(void *ctx, const cJSON *tmr)
+{
+	tmr_wake *w = ctx;
+	const cJSON *maps = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(tmr, "spec"), "volumeMappings");
+	const cJSON *first = cJSON_IsArray(maps) ? cJSON_GetArrayItem(maps, 0) : NULL;
+	const cJSON *local = cJSON_GetObjectItemCaseSensitive(first, "localPVCName");
+	if (cJSON_IsString(local) && strcmp(local->valuestring, w->pvc) == 0)
+		enqueue_obj(w->m, "tmr", tmr);
+	return 0;
+}
+
+static void wake_tmrs_of(mg_manager *m, const cJSON *pvc)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(pvc, "metadata");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
+	if (!m->tmr_inf || !cJSON_IsString(ns) || !cJSON_IsString(name))
+		return;
+	tmr_wake w = {m, name->valuestring};
+	mg_informer_read_lock(m->tmr_inf);
+	mg_informer_each(m->tmr_inf, ns->valuestring, wake_tmr, &w);
+	mg_informer_read_unlock(m->tmr_inf);
+}
+
+static void on_pvc_add(void *ctx, const cJSON *obj)
+{
+	enqueue_obj(ctx, "pvc", obj);
+}
+
+static void on_pvc_update(void *ctx, const cJSON *o, const cJSON *n)
+{
+	enqueue_obj(ctx, "pvc", n);
+	if (mg_kobj_deleting(n) && !mg_kobj_deleting(o))
+		wake_tmrs_of(ctx, n);
+}
+
+static void on_pvc_delete(void *ctx, const cJSON *obj)
+{
+	wake_tmrs_of(ctx, obj);
+}
+
+static int each_pvc(void *ctx, const cJSON *obj)
+{
+	enqueue_obj(ctx, "pvc", obj);
+	return 0;
+}
 
 /* The TSIs waiting for VolumeSnapshot ns/name: re-read now rather than at their next
  * backoff retry (up to --backoff-cap). */
@@ -543,7 +598,7 @@ int mg_manager_start(mg_manager **out, const mg_manager_opts *opts)
 	if (rc != 0)
 		goto fail;
 	/* PVCs only matter once they carry our finalizer; the pass returns at once otherwise */
-	mg_informer_handlers hp = {on_pvc_add, on_pvc_update, NULL, m};
+	mg_informer_handlers hp = {on_pvc_add, on_pvc_update, on_pvc_delete, m};
 	io.handlers = &hp;
 	rc = mg_informer_new(&m->pvc_inf, m->o.kube, &mg_k8s_res_pvc, &io);
 	if (rc != 0)

@@ -34,6 +34,7 @@ typedef struct pass {
 	mg_mirror_target target;
 	bool pvc_deleting; /* the local PVC is Terminating */
 	char lookup_error[512]; /* ONTAP's reason when the volume look-up failed */
+	char lookup_defer[512]; /* why the look-up deferred (a missing PVC or PV) */
 	char forced_note[2048];  /* this pass broke with force: the promoted status says so */
 	const char *extra_reason; /* a Warning Event with the message, when the status changes */
 	mg_rec_result *res;
@@ -608,6 +609,7 @@ static int resolve(pass *p, bool *resolved)
 		return rc;
 	}
 	if (st == MG_RESOLVE_DEFER) {
+		snprintf(p->lookup_defer, sizeof(p->lookup_defer), "%s", why);
 		retry(p, "%s", why);
 		return 0;
 	}
@@ -644,6 +646,18 @@ static int lookup_failed(pass *p, int rc)
 		mg_warn("could not report the look-up failure", "tmr", p->name, "error",
 			mg_strerror(wrc), NULL);
 	return 0;
+}
+
+/* The claim this TMR mirrored is gone: it resolved once (the condition has a local volume
+ * handle), and now the PVC is missing. Trident writes nothing while a PVC does not exist
+ * yet, and keeps saying `established` after the claim is gone; the claim's pass released
+ * the relationship, so the message says so instead (the state is left: H2). A claim that
+ * never existed still defers without a write. */
+static bool claim_gone(const pass *p)
+{
+	return p->tmr.has_condition && p->tmr.condition.local_volume_handle &&
+	       p->tmr.condition.local_volume_handle[0] &&
+	       strcmp(p->lookup_defer, MG_MSG_PVC_MISSING) == 0;
 }
 
 static int handle_deletion(pass *p)
@@ -795,6 +809,9 @@ int mg_tmr_reconcile(const mg_rctx *c, const char *ns, const char *name, mg_rec_
 	if (!resolved) {
 		if (p.state_known) { /* volume on no backend */
 			retry(&p, "volume not found");
+			rc = write_status(&p);
+		} else if (claim_gone(&p)) {
+			set_msg(&p, "%s", MG_MSG_LOCAL_PVC_GONE);
 			rc = write_status(&p);
 		}
 		goto out; /* deferred: no status write, as Trident */

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lab_steps.h"
 #include "mirrorgate/ontap/snapmirror.h"
+#include "mirrorgate/reconcile/status.h"
 
 TestSuite(lab_remove, .init = lab_setup, .fini = lab_teardown, .timeout = 150);
 
@@ -123,11 +125,25 @@ Test(lab_remove, delete_the_destination_claim)
 	lab_mirror m;
 	mirror_in_sync(&m);
 	cluster_env_delete(&lab.b, &mg_k8s_res_pvc, "app", "data");
-	/* B's reconciler releases the relationship before the claim goes. (Its TMR's message is
-	 * not asserted: it says "is being deleted", but a later pass may briefly report
-	 * `established` with no message while the claim is already gone; reported on issue 11.) */
+	/* B's reconciler releases the relationship before the claim goes */
 	cr_assert(cluster_env_wait_gone(&lab.b, &mg_k8s_res_pvc, "app", "data", 30000),
 		  "B's claim never went; logs %s", lab.b.rec.log);
+	/* and B's TMR says so, woken by the claim's deletion (not left at the resync):
+	 * once it does, it never reads a bare `established` again */
+	bool said = false;
+	for (int i = 0; i < 200 && !said; i++) {
+		said = strcmp(cluster_env_cond(&lab.b, "mirror", "message"),
+			      MG_MSG_LOCAL_PVC_GONE) == 0;
+		if (!said)
+			usleep(50 * 1000);
+	}
+	cr_assert(said, "B's TMR message: '%s'; logs %s",
+		  cluster_env_cond(&lab.b, "mirror", "message"), lab.b.rec.log);
+	for (int i = 0; i < 10; i++) {
+		cr_expect_str_eq(cluster_env_cond(&lab.b, "mirror", "message"),
+				 MG_MSG_LOCAL_PVC_GONE);
+		usleep(50 * 1000);
+	}
 	/* A is untouched and writable */
 	lab_expect_type(&lab, 0, "svm-a", m.vol_a, "rw");
 	cluster_env_write(&lab, 0, "svm-a", m.vol_a);

@@ -10,6 +10,7 @@
 
 #include "mirrorgate/k8s/client.h"
 #include "mirrorgate/core/model.h"
+#include "mirrorgate/reconcile/status.h"
 #include "reconciler_e2e.h"
 
 #define BIN MG_BIN_DIR "/mirrorgate-reconciler"
@@ -133,6 +134,14 @@ Test(reconciler_e2e_deletion, pvc_deletion_releases_before_the_finalizer_goes)
 	cr_expect(!related || held, "the finalizer went while the relationship was still there");
 	cr_assert(rec_e2e_wait_gone(&E, &mg_k8s_res_pvc, "app", "data", 10000),
 		  "the PVC is still there; see %s", R.log);
+	/* the TMR stops reading as a live mirror: the claim's deletion woke it (the resync is
+	 * 5 minutes away) */
+	for (int i = 0; i < 100 && strcmp(rec_env_cond(&E, "app", "mirror", "message"),
+					  MG_MSG_LOCAL_PVC_GONE) != 0;
+	     i++)
+		rec_e2e_nap(50);
+	cr_expect_str_eq(rec_env_cond(&E, "app", "mirror", "message"), MG_MSG_LOCAL_PVC_GONE,
+			 "see %s", R.log);
 	cr_expect_not(rec_env_relationship(&E, "svm-b:vol_dst", NULL, 0),
 		      "the destination's record is removed");
 	cr_expect_eq(ontap_sim_count_requests(&E.ontap, "cluster-b", "PATCH", "/api/snapmirror/"),

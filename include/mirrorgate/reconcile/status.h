@@ -28,6 +28,10 @@
 #define MG_MSG_LOCAL_PVC_DELETING \
 	"Local PVC for TridentMirrorRelationship is being deleted; its relationship was " \
 	"released and is not mirrored again"
+/* ours, not Trident's: Trident keeps the last status of a TMR whose claim is gone */
+#define MG_MSG_LOCAL_PVC_GONE \
+	"Local PVC for TridentMirrorRelationship no longer exists; its relationship was " \
+	"released and nothing is mirrored until a claim of that name exists again"
 /* ours: disaster recovery (docs/disaster-recovery.md). The prefixes are stable; what follows
  * names the volumes and the way out. */
 #define MG_EVENT_REASON_SOURCE_UNREACHABLE "SourceUnreachable"
